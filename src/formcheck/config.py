@@ -1,0 +1,60 @@
+"""Every tunable parameter of the pipeline in one place, with its default and why.
+
+Clinical thresholds (flag cut-offs with citations) live separately in
+`movements/thresholds.toml`; this file holds the signal-processing and model settings.
+A user overrides any of them with a TOML file: `formcheck analyze --config my.toml`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+ModelName = Literal["lite", "full", "heavy"]
+
+
+class PoseSettings(BaseModel):
+    model: ModelName = "full"
+    # Two poses let the tracker see a second person and keep the main subject.
+    num_poses: int = Field(2, ge=1, le=5)
+    min_detection_confidence: float = Field(0.5, ge=0, le=1)
+    min_presence_confidence: float = Field(0.5, ge=0, le=1)
+    min_tracking_confidence: float = Field(0.5, ge=0, le=1)
+
+
+class KinematicsSettings(BaseModel):
+    # Below this MediaPipe visibility a landmark is treated as unseen.
+    visibility_min: float = Field(0.5, ge=0, le=1)
+    # Gaps up to this long are interpolated; longer ones stay gaps (never invented).
+    max_gap_s: float = Field(0.25, ge=0)
+    # Butterworth low-pass cut-off: 6 Hz keeps lunge/step-up motion (< 3 Hz) and removes jitter.
+    cutoff_hz: float = Field(6.0, gt=0)
+    filter_order: int = Field(2, ge=1, le=8)  # run forward and backward: effective order x2
+    # One Euro filter for live use (Casiez et al. 2012 defaults tuned for 30 fps pixels).
+    one_euro_min_cutoff: float = Field(1.0, gt=0)
+    one_euro_beta: float = Field(0.05, ge=0)
+    # A leg-label swap is corrected when the swapped labelling is this much cheaper than the
+    # current one, in units of thigh length summed over the leg chain.
+    swap_penalty: float = Field(0.35, ge=0)
+
+
+class InputLimits(BaseModel):
+    min_duration_s: float = 1.0
+    max_duration_s: float = 15 * 60.0
+    min_pose_fraction: float = 0.2  # below this share of frames with a person: "no person"
+
+
+class Settings(BaseModel):
+    pose: PoseSettings = PoseSettings()
+    kinematics: KinematicsSettings = KinematicsSettings()
+    limits: InputLimits = InputLimits()
+
+    @classmethod
+    def from_toml(cls, path: Path | None) -> "Settings":
+        if path is None:
+            return cls()
+        with open(path, "rb") as fh:
+            return cls.model_validate(tomllib.load(fh))
