@@ -1,0 +1,114 @@
+"""`formcheck` command line: thin wrappers over the pipeline; messages a runner can act on."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from formcheck import __version__
+from formcheck.errors import FormcheckError
+
+EXIT_USER_ERROR = 2
+
+
+def _parse_leg_length(values: list[str] | None) -> dict[str, float] | None:
+    if not values:
+        return None
+    out = {}
+    for item in values:
+        side, _, cm = item.partition("=")
+        if side not in ("left", "right") or not cm:
+            raise FormcheckError(f"--leg-length {item!r} is not SIDE=CM.", "Example: --leg-length left=92 right=91.5")
+        out[side] = float(cm)
+    return out
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from formcheck.config import Settings
+    from formcheck.movements import render_feedback_table
+    from formcheck.pipeline import analyze_video
+
+    settings = Settings.from_toml(args.config)
+    settings.pose.model = args.model
+    out_dir = args.out or Path(f"formcheck-out/{Path(args.video).stem}")
+    bars: dict[str, tqdm] = {}
+    labels = {"pose": "pose", "video": "annotated video"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="frame", disable=args.quiet)
+        bar.update(done - bar.n)
+
+    try:
+        result = analyze_video(
+            args.video,
+            out_dir,
+            settings,
+            exercise=args.exercise,
+            leg_length_cm=_parse_leg_length(args.leg_length),
+            progress=progress,
+        )
+    finally:
+        for bar in bars.values():
+            bar.close()
+    analysis = result.analysis
+    print(f"\n{analysis.input.file_name}: {analysis.input.frames} frames, pose in {analysis.quality.pose_fraction:.0%}")
+    if analysis.subject.people_seen > 1:
+        print(f"Note: {analysis.subject.reason}")
+    if analysis.movement:
+        print(render_feedback_table(analysis.movement, audience=args.audience))
+    print(f"\nOutputs in {result.out_dir}/:")
+    for role, name in analysis.files.items():
+        print(f"  {name:<22} {role}")
+    print(f"  {'analysis.json':<22} everything above, machine-readable")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="formcheck", description="Computer-vision form checks for runners.")
+    parser.add_argument("--version", action="version", version=f"formcheck {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    analyze = sub.add_parser("analyze", help="analyse a video: angles, reps, flags, annotated video, plots")
+    analyze.add_argument("video", help="video file (MP4, MOV, WebM...)")
+    analyze.add_argument("--out", type=Path, help="output folder (default: formcheck-out/VIDEO_NAME)")
+    analyze.add_argument("--model", default="full", help="lite, full, heavy, or a path to a .task bundle")
+    analyze.add_argument("--exercise", default="auto", help="auto (default) or an exercise name")
+    analyze.add_argument("--leg-length", nargs="+", metavar="SIDE=CM", help="leg length in cm (ASIS to medial malleolus)")
+    analyze.add_argument("--config", type=Path, help="TOML file overriding settings (see formcheck/config.py)")
+    analyze.add_argument("--audience", choices=("runner", "clinician"), default="runner", help="wording of the feedback")
+    analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    analyze.set_defaults(func=_cmd_analyze)
+
+    try:
+        from formcheck.synth.cli import register as register_synth
+    except ImportError:  # the renderer's optional dependencies are not installed
+        pass
+    else:
+        register_synth(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        return args.func(args)
+    except FormcheckError as exc:
+        print(f"formcheck: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  What to do: {exc.hint}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("formcheck: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""One video in, one output folder out: the stages in order, nothing else.
+
+probe -> pose (landmarks) -> kinematics (angles) -> movements (reps, findings) -> outputs.
+`analysis.json` is written last and atomically, so its presence means the folder is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from formcheck import __version__
+from formcheck.config import Settings
+from formcheck.errors import NoPersonError
+from formcheck.kinematics import compute_kinematics
+from formcheck.movements import analyze_movement
+from formcheck.outputs import (
+    VideoSink,
+    draw_header,
+    draw_joint_angles,
+    draw_skeleton,
+    plot_angles,
+    write_angles_csv,
+)
+from formcheck.pose.landmarker import extract_poses, save_series
+from formcheck.pose.models import resolve_model
+from formcheck.schema import (
+    Analysis,
+    AngleSummary,
+    InputInfo,
+    ModelInfo,
+    QualityInfo,
+    SubjectInfo,
+)
+from formcheck.series import AngleSeries, PoseSeries
+from formcheck.sources import VideoInfo, iter_frames, probe
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+ANNOTATED_LONG_SIDE = 1280  # browser playback; larger adds bytes, not information
+
+
+@dataclass
+class AnalysisResult:
+    analysis: Analysis
+    out_dir: Path
+    pose: PoseSeries
+    angles: AngleSeries
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _summaries(angles: AngleSeries) -> list[AngleSummary]:
+    out = []
+    for name, values in angles.angles.items():
+        valid = values[~np.isnan(values)]
+        stats = (float(valid.min()), float(np.median(valid)), float(valid.max())) if valid.size else (None,) * 3
+        out.append(
+            AngleSummary(
+                name=name,
+                valid_fraction=round(valid.size / max(1, values.size), 4),
+                min=None if stats[0] is None else round(stats[0], 2),
+                median=None if stats[1] is None else round(stats[1], 2),
+                max=None if stats[2] is None else round(stats[2], 2),
+            )
+        )
+    return out
+
+
+def _longest_gap_s(time_s: np.ndarray, ok: np.ndarray) -> float:
+    longest, start = 0.0, None
+    for i, good in enumerate(ok):
+        if not good and start is None:
+            start = i
+        if good and start is not None:
+            longest = max(longest, time_s[i] - time_s[start])
+            start = None
+    if start is not None:
+        longest = max(longest, time_s[-1] - time_s[start] + (time_s[1] - time_s[0] if len(time_s) > 1 else 0))
+    return float(longest)
+
+
+def _frame_values(angles: AngleSeries, i: int) -> dict[str, float]:
+    return {name: float(values[i]) for name, values in angles.angles.items()}
+
+
+def write_annotated_video(
+    info: VideoInfo, pose: PoseSeries, angles: AngleSeries, path: Path, progress: Callable[[int], None] | None
+) -> None:
+    """Second decoding pass: draw the cleaned skeleton and the angles on every frame."""
+    scale = min(1.0, ANNOTATED_LONG_SIDE / info.long_side)
+    times = pose.time_s
+    with VideoSink(path, int(info.width * scale), int(info.height * scale), info.fps) as sink:
+        for frame in iter_frames(info, pixel_format="bgr24", max_long_side=ANNOTATED_LONG_SIDE):
+            # Match by time, not index: robust to a frame skipped in one of the two passes.
+            i = int(np.clip(np.searchsorted(times, frame.time_s - 1e-4), 0, len(times) - 1))
+            image = frame.image
+            h, w = image.shape[:2]
+            xy = pose.image_xy[i] * (w / info.width, h / info.height)
+            visible = ~np.isnan(xy[:, 0])
+            draw_skeleton(image, xy, visible)
+            draw_joint_angles(image, xy, _frame_values(angles, i))
+            draw_header(image, [f"t = {frame.time_s:5.2f} s"])
+            sink.write(image, frame.time_s)
+            if progress:
+                progress(1)
+
+
+def analyze_video(
+    video: str | Path,
+    out_dir: str | Path,
+    settings: Settings | None = None,
+    *,
+    exercise: str = "auto",
+    leg_length_cm: dict[str, float] | None = None,
+    progress: Progress | None = None,
+) -> AnalysisResult:
+    settings = settings or Settings()
+    out_dir = Path(out_dir)
+    info = probe(video, settings.limits.min_duration_s, settings.limits.max_duration_s)
+    model_path = resolve_model(settings.pose.model)
+
+    total = max(1, info.frame_count)
+    done = {"pose": 0, "video": 0}
+
+    def tick(stage: str) -> Callable[[int], None]:
+        def advance(n: int) -> None:
+            done[stage] += n
+            if progress:
+                progress(stage, done[stage], total)
+
+        return advance
+
+    raw = extract_poses(info, settings.pose, progress=tick("pose"))
+    pose_fraction = float(raw.detected.mean()) if len(raw) else 0.0
+    if pose_fraction < settings.limits.min_pose_fraction:
+        raise NoPersonError(
+            f"No person was found in {1 - pose_fraction:.0%} of the frames of {info.path.name}.",
+            "Film the whole body (head to feet) from 2-4 m away, in good light, with nobody else in front.",
+        )
+    clean, angles = compute_kinematics(raw, settings.kinematics)
+    movement = analyze_movement(clean, angles, exercise=exercise, leg_length_cm=leg_length_cm)
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        "angles_csv": "angles.csv",
+        "landmarks": "landmarks.npz",
+        "annotated_video": "annotated.mp4",
+    }
+    save_series(raw, out_dir / files["landmarks"])
+    write_angles_csv(angles, out_dir / files["angles_csv"])
+    spans = [(rep.start_s, rep.end_s, f"{rep.index + 1}") for rep in movement.reps]
+    for plot in plot_angles(angles, out_dir, spans=spans):
+        files[f"plot_{plot.stem}"] = plot.name
+    write_annotated_video(info, clean, angles, out_dir / files["annotated_video"], tick("video"))
+
+    warnings = []
+    if raw.subject.people_seen > 1:
+        warnings.append(raw.subject.reason)
+    if pose_fraction < 0.95:
+        warnings.append(f"The person was found in only {pose_fraction:.0%} of frames.")
+    knee_ok = ~np.isnan(angles["left_knee_flexion_deg"]) | ~np.isnan(angles["right_knee_flexion_deg"])
+    analysis = Analysis(
+        formcheck_version=__version__,
+        created_at=datetime.now(timezone.utc),
+        input=InputInfo(
+            file_name=info.path.name,
+            width=info.width,
+            height=info.height,
+            fps=round(raw.fps, 3),
+            duration_s=round(info.duration_s, 3),
+            frames=len(raw),
+            rotation_deg=info.rotation,
+            codec=info.codec,
+        ),
+        model=ModelInfo(name=settings.pose.model, file=model_path.name, sha256=sha256_of(model_path)),
+        settings=settings.model_dump(),
+        subject=SubjectInfo(**vars(raw.subject)),
+        quality=QualityInfo(
+            frames_with_pose=int(raw.detected.sum()),
+            pose_fraction=round(pose_fraction, 4),
+            leg_swap_frames=[int(i) for i in angles.swapped_frames],
+            longest_gap_s=round(_longest_gap_s(raw.time_s, knee_ok), 3),
+            warnings=warnings,
+        ),
+        angles=_summaries(angles),
+        movement=movement.model_dump(mode="json"),
+        files=files,
+    )
+    tmp = out_dir / "analysis.json.tmp"
+    tmp.write_text(json.dumps(analysis.model_dump(mode="json"), indent=2))
+    os.replace(tmp, out_dir / "analysis.json")
+    return AnalysisResult(analysis, out_dir, clean, angles)
+

@@ -1,0 +1,184 @@
+"""Reading video files: upright frames with the container's own timestamps.
+
+PyAV (FFmpeg) rather than cv2.VideoCapture, because phone clips have variable frame rates
+(the true time of each frame is its presentation timestamp, not index / fps) and rotation
+metadata (portrait clips are stored sideways), and because decoding is how we tell a real
+video from a renamed text file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+from formcheck.errors import InputFileError, VideoTooLongError, VideoTooShortError
+
+log = logging.getLogger(__name__)
+
+# Above this many pixels on the long side a frame is beyond what a phone records (8K and up).
+MAX_LONG_SIDE = 4096
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: Path
+    width: int  # upright, after rotation
+    height: int
+    fps: float
+    duration_s: float
+    frame_count: int  # from the header; an estimate for variable frame rate
+    rotation: int  # degrees counter-clockwise applied to make frames upright
+    codec: str
+
+    @property
+    def long_side(self) -> int:
+        return max(self.width, self.height)
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.exists():
+        raise InputFileError(f"{path} does not exist.", "Check the path and try again.")
+    if path.is_dir():
+        raise InputFileError(f"{path} is a folder, not a video file.", "Give the path of a video file.")
+    if path.stat().st_size == 0:
+        raise InputFileError(f"{path.name} is empty (0 bytes).", "Record or export the clip again.")
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except (av.error.FFmpegError, UnicodeDecodeError) as exc:
+        raise InputFileError(
+            f"{path.name} is not a video formcheck can read ({exc.__class__.__name__}).",
+            "Use an MP4, MOV or WebM clip straight from a phone or camera.",
+        ) from exc
+
+
+def _rotation_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
+    """Rotation (multiple of 90°, counter-clockwise) from the first frame's display matrix."""
+    try:
+        for frame in container.decode(stream):
+            return int(round((frame.rotation or 0) / 90.0)) * 90 % 360
+    except av.error.FFmpegError as exc:
+        raise InputFileError(
+            f"{Path(container.name).name} could not be decoded: {exc}.",
+            "The file may be truncated or corrupt; export the clip again.",
+        ) from exc
+    raise InputFileError(
+        f"{Path(container.name).name} has a video track but no decodable frame.",
+        "The file may be truncated; export the clip again.",
+    )
+
+
+def probe(path: str | Path, min_duration_s: float = 1.0, max_duration_s: float = 900.0) -> VideoInfo:
+    """Read the header and decode one frame; raise a FormcheckError a user can act on."""
+    path = Path(path)
+    with _open(path) as container:
+        if not container.streams.video:
+            raise InputFileError(
+                f"{path.name} has no video track (audio only?).",
+                "Upload the video itself, not an audio export.",
+            )
+        stream = container.streams.video[0]
+        codec = stream.codec_context.name
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / av.time_base
+        else:
+            duration = 0.0
+        frames = stream.frames or (int(round(duration * fps)) if fps else 0)
+        raw_w, raw_h = stream.codec_context.width, stream.codec_context.height
+        if max(raw_w, raw_h) > MAX_LONG_SIDE:
+            raise InputFileError(
+                f"{path.name} is {raw_w}x{raw_h}; formcheck reads up to {MAX_LONG_SIDE} px on the long side.",
+                "Export the clip at 4K or lower (1080p is plenty).",
+            )
+        if min(raw_w, raw_h) < 64:
+            raise InputFileError(
+                f"{path.name} is only {raw_w}x{raw_h} pixels: too small to see a person.",
+                "Record at 480p or more.",
+            )
+        if duration > max_duration_s:
+            raise VideoTooLongError(
+                f"{path.name} lasts {duration / 60:.1f} min; the limit is {max_duration_s / 60:.0f} min.",
+                "Trim the clip to the sets you want checked.",
+            )
+        rotation = _rotation_of(container, stream)
+    if fps <= 0 or frames <= 1:
+        raise InputFileError(
+            f"{path.name} is a still image, not a video.",
+            "Record a video of the whole movement (at least a few seconds).",
+        )
+    if duration < min_duration_s:
+        raise VideoTooShortError(
+            f"{path.name} lasts {duration:.1f} s; at least {min_duration_s:.0f} s is needed.",
+            "Record the whole movement, a few repetitions, with a second of standing before and after.",
+        )
+    width, height = (raw_h, raw_w) if rotation in (90, 270) else (raw_w, raw_h)
+    return VideoInfo(path, width, height, fps, duration, frames, rotation, codec)
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int
+    time_s: float
+    image: np.ndarray  # upright, HxWx3 uint8, RGB or BGR as asked
+
+
+def iter_frames(
+    info: VideoInfo,
+    *,
+    pixel_format: str = "rgb24",
+    max_long_side: int | None = None,
+    start_s: float = 0.0,
+    end_s: float | None = None,
+) -> Iterator[Frame]:
+    """Decode upright frames in [start_s, end_s) with their presentation times in seconds.
+
+    Undecodable packets mid-stream are skipped (logged), so one corrupt frame does not lose
+    the clip. Timestamps are made strictly increasing, which MediaPipe's VIDEO mode requires.
+    """
+    scale = 1.0
+    if max_long_side and info.long_side > max_long_side:
+        scale = max_long_side / info.long_side
+    with _open(info.path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        raw_w, raw_h = stream.codec_context.width, stream.codec_context.height
+        out_w = max(2, int(round(raw_w * scale / 2)) * 2)
+        out_h = max(2, int(round(raw_h * scale / 2)) * 2)
+        if start_s > 0 and stream.time_base is not None:
+            container.seek(int(start_s / stream.time_base), stream=stream, backward=True, any_frame=False)
+        k = info.rotation // 90
+        index = 0
+        last_t = -np.inf
+        fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30
+        for packet in container.demux(stream):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError as exc:
+                log.warning("skipping an undecodable packet in %s: %s", info.path.name, exc)
+                continue
+            for frame in decoded:
+                t = float(frame.time) if frame.time is not None else last_t + fallback_dt
+                if t < start_s - 1e-6:
+                    continue
+                if end_s is not None and t >= end_s - 1e-6:
+                    return
+                if t <= last_t:
+                    t = last_t + 1e-3
+                last_t = t
+                if scale != 1.0:
+                    image = frame.to_ndarray(format=pixel_format, width=out_w, height=out_h)
+                else:
+                    image = frame.to_ndarray(format=pixel_format)
+                # PyAV returns a strided view when rows are padded; consumers (MediaPipe,
+                # the encoder) need contiguous rows.
+                image = np.ascontiguousarray(np.rot90(image, k) if k else image)
+                yield Frame(index, t, image)
+                index += 1
