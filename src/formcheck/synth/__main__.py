@@ -1,0 +1,5 @@
+import sys
+
+from formcheck.synth.cli import main
+
+sys.exit(main())
