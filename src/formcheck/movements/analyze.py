@@ -1,0 +1,171 @@
+"""Entry point: PoseSeries + AngleSeries in, MovementReport out."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from formcheck.movements import exercises as ex_registry
+from formcheck.movements.context import ADVICE, MEASURE_TEXT, MovementContext, estimate_view
+from formcheck.movements.feedback import fill_feedback
+from formcheck.movements.recognize import FAMILY_DEFAULT, recognize, refine_variant
+from formcheck.movements.report import MovementReport, Rep, UnsupportedMeasure
+from formcheck.movements.rules import asymmetry, consistency, rep_flags, sebt_clip
+from formcheck.movements.segment import segment
+from formcheck.movements.thresholds import Thresholds, load_thresholds
+from formcheck.series import AngleSeries, PoseSeries
+
+VIEW_NAME = {"side": "a side view", "front": "a front or back view"}
+
+
+def unsupported_for(ctx: MovementContext, measures: list[str]) -> list[UnsupportedMeasure]:
+    out = []
+    view = ctx.view.view
+    for meas in measures:
+        src = ctx.measure_source(meas)
+        text, need = MEASURE_TEXT.get(meas, (meas, "side"))
+        if src is None:
+            reason = (f"filmed from {'an unknown' if view == 'unknown' else 'a ' + view} view; "
+                      f"this measure is only valid from {VIEW_NAME[need]}")
+            out.append(UnsupportedMeasure(measure=meas, reason=reason,
+                                          advice=f"{text} needs {VIEW_NAME[need]}: {ADVICE[need]}."))
+    if ctx.measure_source("hip_flexion") is None and "hip_flexion" in measures:
+        text, need = MEASURE_TEXT["hip_knee_ratio"]
+        out.append(UnsupportedMeasure(measure="hip_knee_ratio",
+                                      reason="needs hip flexion, which this view cannot measure",
+                                      advice=f"{text} needs {VIEW_NAME[need]}: {ADVICE[need]}."))
+    return out
+
+
+def analyze_movement(pose: PoseSeries, angles: AngleSeries, exercise: str = "auto",
+                     thresholds: Thresholds | None = None,
+                     leg_length_cm: dict[str, float] | None = None) -> MovementReport:
+    """Recognise (or take) the exercise, split it into reps, measure each rep and flag compensations.
+
+    exercise: "auto", a registry name (see movements/exercises.toml) or an alias ("lunge", "sebt" ...).
+    thresholds: from `load_thresholds(override)`; default thresholds.toml.
+    leg_length_cm: {"left": cm, "right": cm}, ASIS to medial malleolus; enables reach in cm.
+    """
+    with warnings.catch_warnings():
+        # all-NaN stretches (no person in frame) are expected; they become gaps, not warnings
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _analyze(pose, angles, exercise, thresholds, leg_length_cm)
+
+
+def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: Thresholds | None,
+             leg_length_cm: dict[str, float] | None) -> MovementReport:
+    """Recognise (or take) the exercise, split it into reps, measure each rep and flag compensations.
+
+    exercise: "auto", a registry name (see movements/exercises.toml) or an alias ("lunge", "sebt" ...).
+    thresholds: from `load_thresholds(override)`; default thresholds.toml.
+    leg_length_cm: {"left": cm, "right": cm}, ASIS to medial malleolus; enables reach in cm.
+    """
+    th = thresholds or load_thresholds()
+    ctx = MovementContext(pose, angles, estimate_view(pose, angles))
+    specs = ex_registry.registry()
+    aliases = ex_registry.aliases()
+    notes: list[str] = []
+
+    rec = recognize(ctx) if len(ctx.t) else None
+    key = exercise.strip().lower().replace("-", "_").replace(" ", "_") if exercise else "auto"
+    if key == "auto":
+        source = "auto"
+        if rec is None or rec.family == "unknown":
+            report = MovementReport(exercise="unknown", exercise_confidence=rec.confidence if rec else 0.0,
+                                    recognition_scores=rec.scores if rec else {}, view=ctx.view.view,
+                                    view_confidence=ctx.view.confidence, view_details=ctx.view.details,
+                                    notes=["No squat, lunge, step-up or reach movement was recognised. "
+                                           "Choose the exercise by hand, or film the whole body doing "
+                                           "several reps."])
+            return fill_feedback(report)
+        family, name, conf, auto_variant = rec.family, rec.exercise, rec.confidence, True
+    else:
+        source = "user"
+        if key in specs:
+            name, auto_variant = key, False
+        elif key in aliases or exercise in aliases:
+            fam = aliases.get(key, aliases.get(exercise))
+            name, auto_variant = FAMILY_DEFAULT[fam], True
+            if fam == "lunge" and rec is not None and rec.exercise == "lateral_lunge":
+                name = "lateral_lunge"
+        else:
+            raise ValueError(f"unknown exercise {exercise!r}; known: auto, "
+                             + ", ".join(sorted(specs) + sorted(aliases)))
+        family, conf = specs[name].family, 1.0
+        if rec is not None and rec.family not in ("unknown", family) and rec.confidence > 0.5:
+            notes.append(f"You chose {specs[name].label}, but the movement looks more like "
+                         f"{rec.family.replace('_', ' ')} (score {rec.scores.get(rec.family, 0):.2f}).")
+
+    ex = ex_registry.create(name)
+    segs = segment(ctx.t, ex.driver(ctx), ex.params())
+    if family == "sebt":
+        # reach directions differ in excursion, so "partial" (vs the median) is meaningless;
+        # trial validity is judged by the SEBT rules instead
+        for s in segs:
+            s.complete = True
+    results = []
+    for s in segs:
+        results.append(ex.analyse_rep(ctx, s))
+        ex.prev_end = s.end          # modules may look back to the previous rep
+
+    if auto_variant:
+        name = refine_variant(family, name, results)
+        if name != ex.spec.name:
+            ex = ex_registry.create(name)
+    med_exc = float(np.median([s.excursion for s in segs])) if segs else 0.0
+
+    reps: list[Rep] = []
+    for i, (s, r) in enumerate(zip(segs, results), start=1):
+        rep = Rep(index=i, side=r.side, start_s=round(float(ctx.t[s.start]), 3),
+                  bottom_s=round(float(ctx.t[r.bottom]), 3), end_s=round(float(ctx.t[s.end]), 3),
+                  complete=s.complete, direction=r.direction, events=r.events, metrics=r.metrics)
+        rep.metrics["excursion_pct_of_median"] = round(float(100 * s.excursion / med_exc), 1) if med_exc > 0 else None
+        rep.flags = rep_flags(th, family, rep, ex.variant, rep.metrics["excursion_pct_of_median"])
+        reps.append(rep)
+
+    asym_rows, asym_flags = asymmetry(th, family, reps, ex.asymmetry_metrics())
+    clip_flags = list(asym_flags) + consistency(th, family, reps, ex.depth_metric())
+    unsupported = unsupported_for(ctx, ex.spec.measures)
+    summary: dict = {}
+    if family == "sebt":
+        f, u, summary = sebt_clip(th, reps, leg_length_cm)
+        clip_flags += f
+        unsupported += u
+        if leg_length_cm:
+            for rep in reps:
+                L = leg_length_cm.get(rep.side) if rep.side in ("left", "right") else None
+                v = rep.metrics.get("reach_pct_leg")
+                if L and v is not None:
+                    rep.metrics["reach_cm"] = round(v / 100 * L, 1)
+    if ctx.view.view in ("frontal", "oblique") and ctx.measure_source("knee_flexion") == "3d":
+        notes.append("Knee flexion and depth come from MediaPipe's 3D world landmarks in this view "
+                     "(less accurate than a side view).")
+    if ctx.view.view == "oblique":
+        notes.append("The camera is at an angle to the body: sagittal angles are 3D estimates and "
+                     "frontal-plane measures (valgus, pelvic drop) are not reported.")
+    partial = [r for r in reps if not r.complete]
+    if partial:
+        notes.append(f"{len(partial)} partial rep(s) (depth below {th['partial_rep'].value:g} % of the "
+                     "median rep) are listed and flagged but left out of averages and asymmetry.")
+
+    complete = [r for r in reps if r.complete]
+    for side in ("left", "right", "both"):
+        n = sum(r.side == side for r in complete)
+        if n:
+            summary[f"{side}_reps"] = n
+    depth_key = ex.depth_metric()
+    for side in ("left", "right", "both"):
+        vals = [r.metrics.get(depth_key) for r in complete if r.side == side]
+        vals = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if vals:
+            summary[f"{side}_mean_{depth_key}"] = round(float(np.mean(vals)), 1)
+
+    report = MovementReport(
+        exercise=name, exercise_label=ex.spec.label, exercise_confidence=round(float(conf), 2),
+        exercise_source=source, recognition_scores=rec.scores if rec else {},
+        view=ctx.view.view, view_confidence=ctx.view.confidence, view_details=ctx.view.details,
+        rep_count=len(complete), partial_rep_count=len(partial), reps=reps, flags=clip_flags,
+        asymmetry=asym_rows, summary=summary, unsupported_measures=unsupported, notes=notes,
+        thresholds_overridden=list(th.overridden))
+    return fill_feedback(report)

@@ -1,0 +1,345 @@
+"""Everything the movement analysis derives once from PoseSeries + AngleSeries.
+
+Geometry is normalised by the subject's own leg length (thigh + shank) so nothing depends
+on the distance to the camera. Heights are measured up from the floor line (image y is down).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from formcheck.landmarks import SIDE_LANDMARKS, SIDES, NOSE, LEFT_EAR, RIGHT_EAR
+from formcheck.movements.signals import fill_gaps, nanpct, smooth
+from formcheck.series import AngleSeries, PoseSeries
+
+SAGITTAL_MEASURES = ("hip_flexion", "knee_flexion", "ankle_dorsiflexion", "trunk_lean", "heel_lift")
+FRONTAL_MEASURES = ("knee_fppa", "pelvic_drop", "trunk_lateral_lean")
+
+ADVICE = {
+    "side": "place the phone at hip height, about 3 m to your side, whole body in frame from head to feet",
+    "front": "place the phone at knee-to-hip height, about 3 m in front of you (or behind you), "
+             "facing you square on, whole body in frame from head to feet",
+}
+MEASURE_TEXT = {
+    "hip_flexion": ("Hip flexion", "side"),
+    "ankle_dorsiflexion": ("Ankle dorsiflexion", "side"),
+    "trunk_lean": ("Forward trunk lean", "side"),
+    "knee_flexion": ("Knee flexion", "side"),
+    "heel_lift": ("Heel lift", "side"),
+    "hip_knee_ratio": ("The hip-to-knee flexion ratio (knee-dominant check)", "side"),
+    "knee_fppa": ("Knee valgus (frontal plane projection angle)", "front"),
+    "pelvic_drop": ("Pelvic drop", "front"),
+    "trunk_lateral_lean": ("Sideways trunk lean", "front"),
+}
+
+
+def other(side: str) -> str:
+    return "right" if side == "left" else "left"
+
+
+@dataclass
+class ViewEstimate:
+    view: str
+    confidence: float
+    yaw_deg: float
+    facing_fraction: float
+    details: dict[str, float] = field(default_factory=dict)
+
+
+def estimate_view(pose: PoseSeries, angles: AngleSeries | None) -> ViewEstimate:
+    """Camera view from body proportions (shoulder/hip width vs torso length), the world-frame
+    yaw of the hip axis, and the facing votes of the kinematics stage.
+
+    yaw 0 deg = camera sees the subject square on (frontal), 90 deg = side on (sagittal).
+    """
+    xy = pose.image_xy
+    L, R = SIDE_LANDMARKS["left"], SIDE_LANDMARKS["right"]
+    with np.errstate(invalid="ignore"):
+        sh_w = np.abs(xy[:, L["shoulder"], 0] - xy[:, R["shoulder"], 0])
+        hip_w = np.abs(xy[:, L["hip"], 0] - xy[:, R["hip"], 0])
+        mid_sh = (xy[:, L["shoulder"]] + xy[:, R["shoulder"]]) / 2
+        mid_hip = (xy[:, L["hip"]] + xy[:, R["hip"]]) / 2
+        torso = np.linalg.norm(mid_sh - mid_hip, axis=1)
+        torso = np.where(torso > 1e-6, torso, np.nan)
+        # Reference ratios of a subject seen square on (MediaPipe landmark spacing, adults).
+        c_img = np.nanmean(np.stack([sh_w / torso / 0.70, hip_w / torso / 0.45]), axis=0)
+        yaw_img = np.degrees(np.arccos(np.clip(c_img, 0.0, 1.0)))
+        w = pose.world_xyz
+        lat = w[:, L["hip"]] - w[:, R["hip"]]
+        yaw_w = np.degrees(np.arctan2(np.abs(lat[:, 2]), np.abs(lat[:, 0])))
+    yi = nanpct(yaw_img, 50)
+    yw = nanpct(yaw_w, 50)
+    parts = [v for v in (yi, yw) if np.isfinite(v)]
+    if not parts:
+        return ViewEstimate("unknown", 0.0, float("nan"), 0.0, {})
+    # Image proportions are the more trustworthy cue (MediaPipe depth is a learned guess).
+    if len(parts) == 2 and abs(yi - yw) <= 35:
+        yaw = float(0.65 * yi + 0.35 * yw)
+    elif np.isfinite(yi):
+        yaw = float(yi)       # the world estimate disagrees wildly: trust the image
+    else:
+        yaw = float(yw)
+    facing_frac = 0.0
+    if angles is not None and len(angles.facing):
+        det = pose.detected if len(pose) == len(angles.facing) else np.ones(len(angles.facing), bool)
+        fac = np.asarray(angles.facing)[det]
+        facing_frac = float(np.mean(fac != 0)) if fac.size else 0.0
+    score = yaw
+    if facing_frac > 0.6:
+        score = max(score, yaw + 10.0)
+    elif facing_frac < 0.15:
+        score = min(score, yaw - 10.0)
+    if score < 30:
+        view, conf = "frontal", min(1.0, 0.5 + (30 - score) / 40)
+    elif score > 60:
+        view, conf = "sagittal", min(1.0, 0.5 + (score - 60) / 40)
+    else:
+        view, conf = "oblique", 0.5 + (15 - abs(score - 45)) / 30
+    return ViewEstimate(view, round(float(conf), 2), round(yaw, 1), round(facing_frac, 2),
+                        {"yaw_image_deg": round(yi, 1) if np.isfinite(yi) else -1.0,
+                         "yaw_world_deg": round(yw, 1) if np.isfinite(yw) else -1.0,
+                         "yaw_deg": round(yaw, 1), "facing_fraction": round(facing_frac, 2)})
+
+
+class MovementContext:
+    """Derived signals for one clip, computed lazily and cached."""
+
+    max_gap_s = 0.5
+
+    def __init__(self, pose: PoseSeries, angles: AngleSeries, view: ViewEstimate | None = None):
+        self.pose = pose
+        self.angles = angles
+        self.t = np.asarray(angles.time_s if len(angles.time_s) else pose.time_s, dtype=float)
+        if len(pose) != len(self.t):
+            raise ValueError(f"PoseSeries has {len(pose)} frames, AngleSeries {len(self.t)}")
+        self.view = view or estimate_view(pose, angles)
+        self.notes: list[str] = []
+        self._cache: dict[tuple, object] = {}
+
+    def _memo(self, key: tuple, fn):
+        """Per-clip cache: per-rep code asks for the same whole-clip series many times."""
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+    # ----- angles -------------------------------------------------------------------------
+    def _col(self, name: str) -> np.ndarray | None:
+        col = self.angles.angles.get(name)
+        if col is None:
+            return None
+        col = np.asarray(col, dtype=float)
+        return col if np.isfinite(col).any() else None
+
+    def measure_source(self, measure: str) -> str | None:
+        """'2d', '3d' or None (the view cannot support it)."""
+        v = self.view.view
+        if measure in FRONTAL_MEASURES:
+            return "2d" if v == "frontal" else None
+        if measure in SAGITTAL_MEASURES:
+            if v == "sagittal":
+                return "2d"
+            if measure == "heel_lift":
+                return None          # foot pitch needs the foot in the image plane
+            if measure == "knee_flexion" and v in ("frontal", "oblique"):
+                return "3d"
+            if v == "oblique":
+                return "3d"
+            return None
+        return None
+
+    def angle(self, measure: str, side: str | None = None, *, allow_any: bool = False) -> np.ndarray:
+        """Gap-filled angle column for a measure, from the source the view supports.
+
+        allow_any=True falls back to whatever exists (used only for segmentation / recognition,
+        never for a reported number)."""
+        return self._memo(("angle", measure, side, allow_any), lambda: self._angle(measure, side, allow_any))
+
+    def _angle(self, measure: str, side: str | None, allow_any: bool) -> np.ndarray:
+        src = self.measure_source(measure)
+        base = f"{side}_{measure}" if side else measure
+        order = {"2d": [f"{base}_deg", f"{base}_3d_deg"], "3d": [f"{base}_3d_deg", f"{base}_deg"]}
+        names = order.get(src, []) if not allow_any else (order.get(src) or [f"{base}_deg", f"{base}_3d_deg"])
+        if src == "2d" and not allow_any:
+            names = names[:1]
+        for name in names:
+            col = self._col(name)
+            if col is not None:
+                return fill_gaps(self.t, col, self.max_gap_s)
+        return np.full(len(self.t), np.nan)
+
+    # ----- landmarks ----------------------------------------------------------------------
+    def xy(self, side: str, joint: str) -> np.ndarray:
+        return self.pose.image_xy[:, SIDE_LANDMARKS[side][joint]]
+
+    def world(self, side: str, joint: str) -> np.ndarray:
+        return self.pose.world_xyz[:, SIDE_LANDMARKS[side][joint]]
+
+    @cached_property
+    def leg_length_px(self) -> dict[str, float]:
+        out = {}
+        for s in SIDES:
+            th = np.linalg.norm(self.xy(s, "knee") - self.xy(s, "hip"), axis=1)
+            sh = np.linalg.norm(self.xy(s, "ankle") - self.xy(s, "knee"), axis=1)
+            # 90th percentile: a segment is never longer than its true length in the image,
+            # only foreshortened, so the upper end of the distribution is the real length.
+            out[s] = nanpct(th, 90) + nanpct(sh, 90)
+        vals = [v for v in (out["left"], out["right"]) if np.isfinite(v)]
+        # reference length = the longer image leg: the other may be foreshortened the whole clip
+        # (a free leg held forward, the far leg in perspective)
+        out["ref"] = float(max(vals)) if vals else float("nan")
+        return out
+
+    @cached_property
+    def leg_length_world(self) -> dict[str, float]:
+        out = {}
+        for s in SIDES:
+            th = np.linalg.norm(self.world(s, "knee") - self.world(s, "hip"), axis=1)
+            sh = np.linalg.norm(self.world(s, "ankle") - self.world(s, "knee"), axis=1)
+            out[s] = nanpct(th, 50) + nanpct(sh, 50)
+        out["mean"] = float(np.nanmean([out["left"], out["right"]])) if any(
+            np.isfinite([out["left"], out["right"]])) else float("nan")
+        return out
+
+    def _lowest_point_y(self, side: str) -> np.ndarray:
+        ys = np.stack([self.xy(side, j)[:, 1] for j in ("ankle", "heel", "foot_index")])
+        with np.errstate(all="ignore"):
+            return np.nanmax(ys, axis=0) if np.isfinite(ys).any() else np.full(len(self.t), np.nan)
+
+    @cached_property
+    def floor_y_side(self) -> dict[str, float]:
+        """Floor line under each foot (pixels): in a side view the far foot stands higher in the
+        image (perspective), so each foot gets its own floor level."""
+        raw = {s: nanpct(self._lowest_point_y(s), 60) for s in SIDES}
+        vals = [v for v in raw.values() if np.isfinite(v)]
+        if not vals:
+            return raw
+        lowest = max(vals)
+        # a foot that never touches the floor (single-leg work) gets the other foot's floor
+        margin = 0.15 * self.leg_length_px["ref"]
+        return {s: (v if np.isfinite(v) and lowest - v <= margin else lowest) for s, v in raw.items()}
+
+    @cached_property
+    def floor_y(self) -> float:
+        vals = [v for v in self.floor_y_side.values() if np.isfinite(v)]
+        return float(np.max(vals)) if vals else float("nan")
+
+    def foot_height(self, side: str) -> np.ndarray:
+        """Height of the lowest point of the foot above its floor line, in leg lengths."""
+        return self._memo(("foot_height", side), lambda: self._foot_height(side))
+
+    def _foot_height(self, side: str) -> np.ndarray:
+        h = (self.floor_y_side[side] - self._lowest_point_y(side)) / self.leg_length_px["ref"]
+        return fill_gaps(self.t, h, self.max_gap_s)
+
+    def heel_height(self, side: str) -> np.ndarray:
+        return self._memo(("heel_height", side), lambda: self._heel_height(side))
+
+    def _heel_height(self, side: str) -> np.ndarray:
+        h = (self.floor_y_side[side] - self.xy(side, "heel")[:, 1]) / self.leg_length_px["ref"]
+        return fill_gaps(self.t, h, self.max_gap_s)
+
+    @cached_property
+    def hip_height(self) -> np.ndarray:
+        """Mid-hip height above the floor line, in leg lengths (about 1 when standing)."""
+        y = (self.xy("left", "hip")[:, 1] + self.xy("right", "hip")[:, 1]) / 2
+        h = (self.floor_y - y) / self.leg_length_px["ref"]
+        return smooth(self.t, fill_gaps(self.t, h, self.max_gap_s), 0.15)
+
+    @cached_property
+    def standing_hip_height(self) -> float:
+        both_down = (self.foot_height("left") < 0.08) & (self.foot_height("right") < 0.08)
+        h = self.hip_height[both_down]
+        if np.isfinite(h).sum() >= max(3, 0.05 * len(h) if len(h) else 3):
+            return nanpct(h, 70)
+        # never on both feet (single-leg work): the highest the hips go
+        return nanpct(self.hip_height, 90)
+
+    @cached_property
+    def body_axes_world(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per-frame unit lateral (toward the subject's left) and anterior axes, world frame."""
+        w = self.pose.world_xyz
+        lat = self.world("left", "hip") - self.world("right", "hip")
+        up = ((self.world("left", "shoulder") + self.world("right", "shoulder")) / 2
+              - (self.world("left", "hip") + self.world("right", "hip")) / 2)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            lat = lat / np.linalg.norm(lat, axis=1, keepdims=True)
+            up = up - np.sum(up * lat, axis=1, keepdims=True) * lat
+            up = up / np.linalg.norm(up, axis=1, keepdims=True)
+            ant = np.cross(lat, up)
+            nose_dir = w[:, NOSE] - (w[:, LEFT_EAR] + w[:, RIGHT_EAR]) / 2
+            sign = np.sign(np.nansum(ant * nose_dir, axis=1))
+            fs = sign[np.isfinite(sign) & (sign != 0)]
+            overall = np.sign(np.sum(fs)) if fs.size else 1.0
+            sign = np.where(sign == 0, overall, sign)
+            ant = ant * sign[:, None]
+            # Ground the anterior axis on the horizontal plane (world y is down).
+            ant[:, 1] = 0.0
+            ant = ant / np.linalg.norm(ant, axis=1, keepdims=True)
+            lat_h = lat.copy()
+            lat_h[:, 1] = 0.0
+            lat_h = lat_h / np.linalg.norm(lat_h, axis=1, keepdims=True)
+        return lat_h, ant
+
+    @cached_property
+    def facing_sign(self) -> float:
+        fac = np.asarray(self.angles.facing, dtype=float)
+        fac = fac[fac != 0]
+        return float(np.sign(np.sum(fac))) if fac.size else 0.0
+
+    def foot_point_xy(self, side: str) -> np.ndarray:
+        return self._memo(("fpxy", side), lambda: self._foot_point(side, self.xy))
+
+    def foot_point_world(self, side: str) -> np.ndarray:
+        return self._memo(("fpw", side), lambda: self._foot_point(side, self.world))
+
+    def _foot_point(self, side: str, get) -> np.ndarray:
+        return np.nanmean(np.stack([get(side, j) for j in ("ankle", "heel", "foot_index")]), axis=0)
+
+    def foot_offset(self, moving: str, stance: str, moving_joint: str | None = None) -> dict[str, np.ndarray]:
+        return self._memo(("foot_offset", moving, stance, moving_joint),
+                          lambda: self._foot_offset(moving, stance, moving_joint))
+
+    def _foot_offset(self, moving: str, stance: str, moving_joint: str | None) -> dict[str, np.ndarray]:
+        """Displacement of one foot from the other, in leg lengths.
+
+        anterior (+ in front of the subject), lateral (+ toward the subject's left), total.
+        In a side view anterior comes from the image (x * facing); the lateral component
+        and all components in other views come from MediaPipe world landmarks.
+        """
+        lat_h, ant = self.body_axes_world
+        mw = self.world(moving, moving_joint) if moving_joint else self.foot_point_world(moving)
+        mi = self.xy(moving, moving_joint) if moving_joint else self.foot_point_xy(moving)
+        dw = mw - self.foot_point_world(stance)
+        lw = self.leg_length_world["mean"]
+        with np.errstate(invalid="ignore"):
+            a_w = np.sum(dw * ant, axis=1) / lw
+            l_w = np.sum(dw * lat_h, axis=1) / lw
+            tot_w = np.linalg.norm(dw[:, [0, 2]], axis=1) / lw
+        di = mi - self.foot_point_xy(stance)
+        lp = self.leg_length_px["ref"]
+        if self.view.view == "sagittal" and self.facing_sign != 0:
+            a = self.facing_sign * di[:, 0] / lp
+            tot = np.sqrt(a ** 2 + np.nan_to_num(l_w) ** 2)
+        elif self.view.view == "frontal":
+            a = a_w
+            tot = np.sqrt((di[:, 0] / lp) ** 2 + np.nan_to_num(a_w) ** 2)
+            l_img = di[:, 0] / lp
+            # image x is the subject's lateral axis (mirror for a subject facing the camera)
+            sgn = np.sign(np.nanmedian((self.xy("left", "hip")[:, 0] - self.xy("right", "hip")[:, 0])))
+            l_w = l_img * (sgn if sgn != 0 else 1.0)
+        else:
+            a, tot = a_w, tot_w
+        f = lambda x: fill_gaps(self.t, x, self.max_gap_s)
+        return {"anterior": f(a), "lateral": f(l_w), "total": f(tot),
+                # world-landmark-only components (any view; depth is MediaPipe's estimate)
+                "anterior_world": f(a_w), "lateral_world": f(np.sum(dw * lat_h, axis=1) / lw)}
+
+    def wrists_overhead(self) -> np.ndarray:
+        """(T,) bool: both wrists above the top of the head (nose)."""
+        nose_y = self.pose.image_xy[:, NOSE, 1]
+        lw, rw = self.xy("left", "wrist")[:, 1], self.xy("right", "wrist")[:, 1]
+        with np.errstate(invalid="ignore"):
+            return (lw < nose_y) & (rw < nose_y)

@@ -1,0 +1,69 @@
+"""What every exercise module provides. A module defines `Exercise(BaseExercise)`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from formcheck.movements.context import MovementContext
+from formcheck.movements.segment import Segment, SegmentParams
+
+
+@dataclass
+class ExerciseSpec:
+    name: str
+    module: str
+    family: str
+    label: str
+    measures: list[str] = field(default_factory=list)
+    variant: dict[str, Any] = field(default_factory=dict)
+    segment: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RepResult:
+    side: str
+    direction: str | None
+    events: dict[str, float]
+    metrics: dict[str, Any]
+    bottom: int                      # index of the deepest point / top / maximal reach
+
+
+class BaseExercise:
+    # (start, peak, plateau start, plateau end, end) event names
+    event_names: tuple[str, str, str, str, str] = (
+        "descent_start", "bottom", "bottom_start", "ascent_start", "end")
+    default_params = SegmentParams(min_range=30.0)
+
+    def __init__(self, spec: ExerciseSpec):
+        self.spec = spec
+        self.variant = dict(spec.variant)
+
+    @property
+    def family(self) -> str:
+        return self.spec.family
+
+    def params(self) -> SegmentParams:
+        known = {f.name for f in fields(SegmentParams)}
+        base = {f.name: getattr(self.default_params, f.name) for f in fields(SegmentParams)}
+        base.update({k: v for k, v in self.spec.segment.items() if k in known})
+        return SegmentParams(**base)
+
+    def driver(self, ctx: MovementContext) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def analyse_rep(self, ctx: MovementContext, seg: Segment) -> RepResult:  # pragma: no cover
+        raise NotImplementedError
+
+    def depth_metric(self) -> str:
+        """Metric used for consistency across reps."""
+        return "peak_knee_flexion_deg"
+
+    def asymmetry_metrics(self) -> list[tuple[str, str]]:
+        return [("peak_hip_flexion_deg", "deg"), ("peak_knee_flexion_deg", "deg"),
+                ("peak_knee_fppa_deg", "deg"), ("ankle_dorsiflexion_bottom_deg", "deg")]
+
+    def clip_notes(self, ctx: MovementContext, reps: list[RepResult]) -> list[str]:
+        return []

@@ -1,0 +1,247 @@
+"""Which exercise is this, which side works in each rep, and from which camera view.
+
+Recognition is a transparent set of scored rules on clip-level features (no learned model):
+
+* squat            both knees bend together, feet stay close and both feet stay on the floor;
+* single-leg squat one foot held off the floor while the stance knee bends, feet close;
+* lunge            feet far apart (split stance) with both knees bent; or a wide step where the
+                   stepping leg is the bent one (lateral / forward lunge);
+* step-up          the hips rise well above standing height (the body goes up onto a support);
+* mSEBT / reach    feet far apart, but only the stance knee bends: the free foot travels far,
+                   stays straight-ish and returns, the bent leg's foot stays put.
+
+Geometry is normalised by the subject's leg length. The family is decided here; the variant
+(forward/reverse/lateral lunge, knee drive, overhead press) is read from the reps.
+The camera view is estimated in context.estimate_view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from formcheck.movements.context import MovementContext
+from formcheck.movements.signals import nanpct, sigmoid
+
+FAMILY_DEFAULT = {
+    "squat": "squat",
+    "single_leg_squat": "single_leg_squat",
+    "lunge": "reverse_lunge",
+    "step_up": "step_up",
+    "sebt": "sebt",
+}
+
+
+@dataclass
+class Recognition:
+    family: str
+    exercise: str
+    confidence: float
+    scores: dict[str, float]
+    features: dict[str, float] = field(default_factory=dict)
+
+
+def _med(x: np.ndarray, mask: np.ndarray, default: float = np.nan) -> float:
+    v = x[mask]
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if v.size else default
+
+
+def foot_travel_range(ctx: MovementContext, side: str) -> float:
+    """Spread of a foot's position over the clip, leg lengths (image in side view, else world)."""
+    if ctx.view.view == "sagittal":
+        p, L = ctx.foot_point_xy(side), ctx.leg_length_px["ref"]
+    else:
+        p, L = ctx.foot_point_world(side), ctx.leg_length_world["mean"]
+    ok = np.isfinite(p).all(axis=1)
+    if ok.sum() < 3 or not np.isfinite(L):
+        return float("nan")
+    d = np.linalg.norm(p[ok] - np.median(p[ok], axis=0), axis=1) / L
+    return float(np.percentile(d, 95))
+
+
+def bent_leg_travel(ctx: MovementContext, kl, kr, sep, at_sep) -> tuple[float, float]:
+    """Mean travel (leg lengths) of the more-bent and the straighter leg's foot, from the last
+    feet-together frame before each wide-stance episode to the middle of that episode."""
+    if ctx.view.view == "sagittal":
+        pts = {s: ctx.foot_point_xy(s) for s in ("left", "right")}
+        L = ctx.leg_length_px["ref"]
+    else:
+        pts = {s: ctx.foot_point_world(s) for s in ("left", "right")}
+        L = ctx.leg_length_world["mean"]
+    rest = sep <= nanpct(sep, 10, 0.0) + 0.1
+    idx = np.flatnonzero(at_sep)
+    if not idx.size or not np.isfinite(L):
+        return 0.0, 0.0
+    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    tb, ts = [], []
+    for run in runs:
+        mid = int(run[len(run) // 2])
+        before = np.flatnonzero(rest[:run[0]])
+        if not before.size:
+            continue
+        ref = int(before[-1])
+        d = {s: np.linalg.norm(pts[s][mid] - pts[s][ref]) / L for s in pts}
+        bent = "left" if np.nan_to_num(kl[mid]) >= np.nan_to_num(kr[mid]) else "right"
+        straight = "right" if bent == "left" else "left"
+        if np.isfinite(d[bent]) and np.isfinite(d[straight]):
+            tb.append(d[bent])
+            ts.append(d[straight])
+    return (float(np.mean(tb)), float(np.mean(ts))) if tb else (0.0, 0.0)
+
+
+def support_geometry(ctx: MovementContext, kl, kr, frames, by_height: bool = False) -> tuple[float, float]:
+    """(share, distance): how the hips sit relative to the supporting foot, medians over `frames`.
+
+    The supporting foot is the more-bent leg's foot (by_height: the lower foot when the feet are
+    at clearly different heights). distance = horizontal hip-to-supporting-foot distance in leg
+    lengths; share = that distance / (distance to the supporting foot + distance to the other).
+    Balance on one leg keeps the hips over the stance foot (mSEBT, single-leg squat: share
+    ~0.2, distance ~0.1); a lunge or squat loads both feet, hips between them (share ~0.4-0.5)."""
+    idx = np.flatnonzero(frames)
+    if not idx.size:
+        return float("nan"), float("nan")
+    fl, fr = ctx.foot_point_world("left"), ctx.foot_point_world("right")
+    hl, hr = ctx.foot_height("left"), ctx.foot_height("right")
+    lw = ctx.leg_length_world["mean"]
+    shares, dists = [], []
+    for i in idx:
+        dh = np.nan_to_num(hl[i]) - np.nan_to_num(hr[i])
+        if by_height and abs(dh) > 0.03:
+            sup_left = dh < 0
+        else:
+            sup_left = np.nan_to_num(kl[i]) >= np.nan_to_num(kr[i])
+        fb, fo = (fl[i], fr[i]) if sup_left else (fr[i], fl[i])
+        db, do = np.linalg.norm(fb[[0, 2]]), np.linalg.norm(fo[[0, 2]])   # world origin = mid-hip
+        if np.isfinite(db) and np.isfinite(do) and db + do > 1e-6:
+            shares.append(float(db / (db + do)))
+            dists.append(float(db / lw))
+    if not shares:
+        return float("nan"), float("nan")
+    return float(np.median(shares)), float(np.median(dists))
+
+
+def features(ctx: MovementContext) -> dict[str, float]:
+    kl = ctx.angle("knee_flexion", "left", allow_any=True)
+    kr = ctx.angle("knee_flexion", "right", allow_any=True)
+    kmax, kmin = np.fmax(kl, kr), np.fmin(kl, kr)
+    H = ctx.hip_height
+    sep = ctx.foot_offset("left", "right")
+    fl, fr = ctx.foot_height("left"), ctx.foot_height("right")
+    knee_peak = nanpct(kmax, 95, 0.0)
+    active = kmax >= max(35.0, 0.6 * knee_peak)
+    sep_peak = nanpct(sep["total"], 95, 0.0)
+    at_sep = sep["total"] >= 0.8 * sep_peak
+    tb, ts = bent_leg_travel(ctx, kl, kr, sep["total"], at_sep)
+    f = {
+        "knee_peak_deg": knee_peak,
+        "knee_min_active_deg": _med(kmin, active, 0.0),
+        # both knees change angle during the clip (not true of a single-leg squat's free leg)
+        "knee_co_move_deg": min(nanpct(kl, 95, 0.0) - nanpct(kl, 5, 0.0), nanpct(kr, 95, 0.0) - nanpct(kr, 5, 0.0)),
+        "knee_ratio_active": _med(kmin / np.maximum(kmax, 1.0), active, 0.0),
+        "hip_rise_leg": nanpct(H, 95, 0.0) - ctx.standing_hip_height,
+        # hips higher above the floor than standing allows (leg lengths; ~1.1 standing tall)
+        "hip_height_top_leg": nanpct(H, 95, 0.0),
+        # a foot up on a support much of the time (box, bench, or a free foot held up)
+        "foot_up_typical_leg": nanpct(np.fmax(fl, fr), 75, 0.0),
+        "hip_drop_leg": ctx.standing_hip_height - nanpct(H, 5, 0.0),
+        "sep_active_leg": _med(sep["total"], active, 0.0),
+        "sep_peak_leg": sep_peak,
+        "sep_range_leg": sep_peak - nanpct(sep["total"], 5, 0.0),
+        # how far the foot-to-foot vector leaves its resting value (a foot goes out and back)
+        "foot_excursion_leg": nanpct(np.hypot(sep["anterior"] - nanpct(sep["anterior"], 50, 0.0),
+                                              np.nan_to_num(sep["lateral"] - nanpct(sep["lateral"], 50, 0.0))), 95, 0.0),
+        # less-bent knee while the feet are far apart AND the knees are working
+        "knee_min_at_sep_deg": _med(kmin, at_sep & active if (at_sep & active).any() else at_sep, 0.0),
+        "knee_max_at_sep_deg": _med(kmax, at_sep, 0.0),
+        "sep_lateral_at_sep": _med(np.abs(sep["lateral"]), at_sep, 0.0),
+        "sep_anterior_at_sep": _med(np.abs(sep["anterior"]), at_sep, 0.0),
+        "foot_up_active_leg": _med(np.fmax(fl, fr), active, 0.0),
+        "hip_between_feet": support_geometry(ctx, kl, kr, at_sep & active if (at_sep & active).any() else at_sep)[0],
+        "hip_to_support_leg": support_geometry(ctx, kl, kr, active, by_height=True)[1],
+        "travel_bent_leg": tb,
+        "travel_straight_leg": ts,
+        "overhead_fraction": float(np.mean(ctx.wrists_overhead())) if len(ctx.t) else 0.0,
+    }
+    out = {k: float(np.nan_to_num(v)) for k, v in f.items()}
+    if not np.isfinite(f["hip_between_feet"]):
+        out["hip_between_feet"] = 0.25      # unknown: neutral
+    if not np.isfinite(f["hip_to_support_leg"]):
+        out["hip_to_support_leg"] = 0.2
+    return out
+
+
+def score_families(f: dict[str, float]) -> dict[str, float]:
+    # hips clearly above standing height: absolute (no floor-standing frames needed) or relative
+    # to the clip's own standing height
+    hips_up = max(sigmoid((f["hip_height_top_leg"] - 1.27) / 0.03), sigmoid((f["hip_rise_leg"] - 0.22) / 0.04))
+    step = hips_up * sigmoid((f["foot_up_typical_leg"] - 0.15) / 0.04)
+    not_step = 1.0 - step
+    knees_move = sigmoid((f["knee_peak_deg"] - 45.0) / 8.0)
+    close = sigmoid((0.62 - f["sep_active_leg"]) / 0.06)
+    still_feet = sigmoid((0.25 - f["foot_excursion_leg"]) / 0.05)   # feet stay where they are
+    feet_travel = sigmoid((f["foot_excursion_leg"] - 0.35) / 0.05)  # one foot goes far and returns
+    wide = sigmoid((f["sep_peak_leg"] - 0.40) / 0.06)
+    both_bent = sigmoid((f["knee_min_at_sep_deg"] - 52.0) / 7.0)
+    bent_moves = sigmoid((f["travel_bent_leg"] - f["travel_straight_leg"]) / 0.08)
+    feet_down = sigmoid((0.10 - f["foot_up_active_leg"]) / 0.03)
+    together = sigmoid((f["knee_ratio_active"] - 0.65) / 0.08)
+    between = sigmoid((f["hip_between_feet"] - 0.28) / 0.04)      # weight on both feet
+    over_one = sigmoid((0.2 - f["hip_to_support_leg"]) / 0.03)     # hips over one foot
+    # lateral lunge from a wide stance: feet stay put, one knee at a time bends
+    lateral_shift = (still_feet * sigmoid((f["sep_lateral_at_sep"] - 0.8) / 0.1)
+                     * sigmoid((0.5 - f["knee_ratio_active"]) / 0.1))
+    co_move = sigmoid((f["knee_co_move_deg"] - 30.0) / 8.0)
+    split_bend = (sigmoid((f["knee_min_active_deg"] - 45.0) / 8.0) * co_move
+                  * sigmoid((f["sep_anterior_at_sep"] - 0.45) / 0.06))     # one foot ahead of the other
+    return {
+        # a squat shares the load between the feet: hips well over one foot points to one leg
+        "squat": round(knees_move * close * still_feet * feet_down * together * not_step
+                       * (1 - 0.7 * sigmoid((0.15 - f["hip_to_support_leg"]) / 0.02)), 3),
+        "single_leg_squat": round(sigmoid((f["knee_peak_deg"] - 35.0) / 8.0) * over_one
+                                  * sigmoid((f["foot_up_active_leg"] - 0.04) / 0.015)
+                                  * sigmoid((0.45 - f["foot_excursion_leg"]) / 0.05) * not_step, 3),
+        # stepping lunges (feet travel) and split squats (feet planted apart, both knees bend)
+        "lunge": round(knees_move * wide * between * min(1.0, feet_travel * (both_bent + (1 - both_bent) * bent_moves)
+                                                              + still_feet * split_bend + lateral_shift) * not_step, 3),
+        "step_up": round(step, 3),
+        # balance on one leg (hips stay over the stance foot) while the other foot travels far
+        # and returns; whether the reaching knee bends does not matter
+        "sebt": round(sigmoid((f["knee_peak_deg"] - 20.0) / 8.0) * wide * feet_travel * (1 - between)
+                      * not_step, 3),
+    }
+
+
+def recognize(ctx: MovementContext) -> Recognition:
+    f = features(ctx)
+    scores = score_families(f)
+    ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+    (best, s1), (_, s2) = ranked[0], ranked[1]
+    if s1 < 0.1:
+        return Recognition("unknown", "unknown", round(1 - s1, 2), scores, f)
+    conf = s1 * (s1 / (s1 + s2 + 1e-6))
+    name = FAMILY_DEFAULT[best]
+    if best == "lunge" and f["sep_lateral_at_sep"] > 1.5 * f["sep_anterior_at_sep"] and f["sep_lateral_at_sep"] > 0.5:
+        name = "lateral_lunge"
+    return Recognition(best, name, round(float(conf), 2), scores, f)
+
+
+def refine_variant(family: str, name: str, reps: list) -> str:
+    """Pick the exercise variant from what the reps show (majority over complete reps)."""
+    if not reps:
+        return name
+    if family == "lunge" and name != "lateral_lunge":
+        dirs = [r.direction for r in reps if r.direction]
+        if dirs:
+            top = max(set(dirs), key=dirs.count)
+            name = {"forward": "forward_lunge", "reverse": "reverse_lunge", "static": "split_squat",
+                    "lateral": "lateral_lunge"}.get(top, name)
+        kd = np.mean([bool(r.metrics.get("knee_drive")) for r in reps])
+        oh = np.mean([bool(r.metrics.get("overhead_press")) for r in reps])
+        if name == "reverse_lunge" and kd >= 0.5:
+            name = "runners_lunge_press" if oh >= 0.5 else "runners_lunge"
+    if family == "step_up":
+        kd = np.mean([bool(r.metrics.get("knee_drive")) for r in reps])
+        name = "step_up_knee_drive" if kd >= 0.5 else "step_up"
+    return name

@@ -1,0 +1,223 @@
+"""Compensation flags. Every cut-off comes from thresholds.toml; every flag carries the measured
+value, the threshold, the unit, the evidence level and source, and a plain-language cue."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from formcheck.movements.report import Asymmetry, Flag, Rep, UnsupportedMeasure
+from formcheck.movements.thresholds import ThresholdEntry, Thresholds
+
+UNIT_TEXT = {"deg": "°", "pct": "%", "pct_limb": "% of leg length", "ratio": "", "cm": " cm",
+             "leg_length": " leg lengths", "count": "", "s": " s"}
+
+TRUNK_LEAN_KEY = {"lunge": "trunk_lean_lunge", "squat": "trunk_lean_squat",
+                  "single_leg_squat": "trunk_lean_squat", "step_up": "trunk_lean_step_up",
+                  "sebt": "trunk_lean_sebt"}
+
+
+def fmt(v: float, unit: str) -> str:
+    nd = 2 if unit in ("ratio", "leg_length") else 1
+    return f"{v:.{nd}f}{UNIT_TEXT.get(unit, ' ' + unit)}"
+
+
+def make_flag(code: str, th: ThresholdEntry, value: float, *, rep: Rep | None = None,
+              side: str | None = None, context: str = "") -> Flag:
+    cmp = ">" if th.direction == "above" else "<"
+    basis = ("coaching default (no published cut-off)" if th.evidence == "coaching default"
+             else f"published: {th.source}")
+    where = f"rep {rep.index} ({rep.side})" if rep is not None else (side or "clip")
+    detail = (f"{th.label}{' ' + context if context else ''}, {where}: {fmt(value, th.unit)} "
+              f"{cmp} {fmt(th.value, th.unit)}; threshold basis: {basis}"
+              + (f"; population: {th.population}" if th.population and th.evidence == "published" else ""))
+    return Flag(code=code, label=th.label, rep_index=rep.index if rep is not None else None,
+                side=(rep.side if rep is not None else side), value=round(float(value), 3),
+                threshold=th.value, unit=th.unit, direction=th.direction, evidence=th.evidence,
+                source=th.source, population=th.population, cue=th.cue, detail=detail)
+
+
+def _applies(th: ThresholdEntry | None, family: str) -> bool:
+    return th is not None and (not th.applies_to or family in th.applies_to)
+
+
+def _check(th: Thresholds, code: str, family: str, value, rep: Rep | None = None,
+           side: str | None = None, context: str = "") -> Flag | None:
+    entry = th.get(code)
+    if not _applies(entry, family) or value is None or isinstance(value, (bool, str)):
+        return None
+    if not np.isfinite(value) or not entry.exceeded(float(value)):
+        return None
+    return make_flag(code, entry, float(value), rep=rep, side=side, context=context)
+
+
+def sebt_validity(th: Thresholds, rep: Rep) -> list[str]:
+    m = rep.metrics
+    inv = th.get("sebt_trial_invalid")
+    heel = th.get("heel_lift")
+    faults = []
+    heel_limit = inv.extra("stance_heel_lift_deg", 8.0) if inv else (heel.value if heel else None)
+    if heel_limit is not None and m.get("stance_heel_lift_deg") is not None and m["stance_heel_lift_deg"] > heel_limit:
+        faults.append("stance heel lifted")
+    down = m.get("reach_foot_down_s")
+    unload = m.get("stance_knee_unload_deg")
+    if inv and down is not None and (
+            down > inv.extra("max_reach_foot_down_s", 1.5)
+            or (down >= inv.extra("min_touch_s", 0.25) and unload is not None
+                and unload >= inv.extra("unload_deg", 5.0))):
+        faults.append("reach foot rested on the floor (took weight)")
+    if inv and m.get("stance_foot_shift_leg") is not None and m["stance_foot_shift_leg"] > inv.extra("max_stance_shift_leg", 0.15):
+        faults.append("stance foot moved (loss of balance)")
+    if m.get("returned") is False:
+        faults.append("no controlled return to the start position")
+    elif inv and m.get("return_s") is not None and m["return_s"] < inv.extra("min_return_s", 0.3):
+        faults.append("return too fast (not controlled)")
+    return faults
+
+
+def rep_flags(th: Thresholds, family: str, rep: Rep, variant: dict, excursion_pct: float | None) -> list[Flag]:
+    m = rep.metrics
+    out: list[Flag | None] = []
+    if not rep.complete and excursion_pct is not None:
+        e = th.get("partial_rep")
+        if _applies(e, family):
+            out.append(make_flag("partial_rep", e, excursion_pct, rep=rep))
+    kd_code = "knee_dominant_ratio_sebt" if family == "sebt" else "knee_dominant_ratio"
+    kd = th.get(kd_code)
+    knee = m.get("knee_flexion_at_reach_deg") if family == "sebt" else m.get("peak_knee_flexion_deg")
+    if kd and knee is not None and knee >= kd.extra("min_knee_flexion_deg", 40.0):
+        if family != "sebt" or rep.direction == "anterior":
+            ctx = "at maximal anterior reach" if family == "sebt" else ""
+            out.append(_check(th, kd_code, family, m.get("hip_knee_ratio"), rep, context=ctx))
+    out.append(_check(th, "knee_valgus_fppa", family, m.get("peak_knee_fppa_deg"), rep))
+    if family != "squat":
+        out.append(_check(th, "pelvic_drop", family, m.get("peak_contralateral_pelvic_drop_deg"), rep))
+    trunk_val = m.get("trunk_lean_at_reach_deg") if family == "sebt" else m.get("peak_trunk_lean_deg")
+    out.append(_check(th, TRUNK_LEAN_KEY.get(family, ""), family, trunk_val, rep))
+    out.append(_check(th, "trunk_shin_squat", family, m.get("trunk_minus_shin_deg"), rep))
+    out.append(_check(th, "trunk_lateral_lean", family, m.get("peak_trunk_lateral_lean_deg"), rep))
+    dfl = th.get("ankle_dorsiflexion_limited")
+    if dfl and m.get("peak_knee_flexion_deg") is not None and m["peak_knee_flexion_deg"] >= dfl.extra("min_knee_flexion_deg", 60.0):
+        out.append(_check(th, "ankle_dorsiflexion_limited", family, m.get("ankle_dorsiflexion_bottom_deg"), rep))
+    if family != "sebt":
+        out.append(_check(th, "heel_lift", family, m.get("heel_lift_deg"), rep))
+    if family == "lunge" and rep.direction != "lateral":
+        out.append(_check(th, "shallow_depth_lunge", family, m.get("peak_knee_flexion_deg"), rep))
+    if variant.get("knee_drive"):
+        out.append(_check(th, "knee_drive_low", family, m.get("knee_drive_hip_flexion_deg"), rep))
+    if family == "sebt":
+        faults = sebt_validity(th, rep)
+        m["valid"] = not faults
+        m["invalid_reasons"] = "; ".join(faults) if faults else None
+        e = th.get("sebt_trial_invalid")
+        if faults and e:
+            out.append(make_flag("sebt_trial_invalid", e, float(len(faults)), rep=rep, context="(" + "; ".join(faults) + ")"))
+    return [f for f in out if f is not None]
+
+
+def _usable(rep: Rep) -> bool:
+    return rep.complete and rep.metrics.get("valid", True) is not False
+
+
+def asymmetry(th: Thresholds, family: str, reps: list[Rep], metrics: list[tuple[str, str]]) -> tuple[list[Asymmetry], list[Flag]]:
+    entry = th.get("asymmetry_pct")
+    rows, flags = [], []
+    groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for rep in filter(_usable, reps):
+        for key, unit in metrics:
+            name = f"{key}[{rep.direction}]" if family == "sebt" else key
+            if rep.side == "both":
+                for s in ("left", "right"):
+                    v = rep.metrics.get(f"{s}_{key}")
+                    if isinstance(v, (int, float)) and not isinstance(v, bool):
+                        groups[name][s].append(float(v))
+            else:
+                v = rep.metrics.get(key)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    groups[name][rep.side].append(float(v))
+    units = {(f"{k}[{r.direction}]" if family == "sebt" else k): u for r in reps for k, u in metrics}
+    for name, by in groups.items():
+        if not by.get("left") or not by.get("right"):
+            continue
+        best = max if family == "sebt" and name.startswith("reach") else np.mean
+        lv, rv = float(best(by["left"])), float(best(by["right"]))
+        den = max(abs(lv), abs(rv))
+        if den < 1e-6:
+            continue
+        pct = abs(lv - rv) / den * 100
+        unit = units.get(name, "deg")
+        rows.append(Asymmetry(metric=name, left=round(lv, 2), right=round(rv, 2), unit=unit,
+                              abs_diff=round(abs(lv - rv), 2), pct_diff=round(pct, 1)))
+        if _applies(entry, family) and entry.exceeded(pct) and (unit != "deg" or abs(lv - rv) >= entry.extra("min_abs_deg", 8.0)):
+            weaker = "left" if lv < rv else "right"
+            flags.append(make_flag("asymmetry_pct", entry, pct, side=weaker,
+                                   context=f"in {name} (left {fmt(lv, unit)}, right {fmt(rv, unit)})"))
+    return rows, flags
+
+
+def sebt_clip(th: Thresholds, reps: list[Rep], leg_length_cm: dict[str, float] | None
+              ) -> tuple[list[Flag], list[UnsupportedMeasure], dict]:
+    flags: list[Flag] = []
+    unsupported: list[UnsupportedMeasure] = []
+    summary: dict = {}
+    best: dict[str, dict[str, float]] = defaultdict(dict)
+    for rep in filter(_usable, reps):
+        v = rep.metrics.get("reach_pct_leg")
+        if v is None or rep.direction not in ("anterior", "posteromedial", "posterolateral"):
+            continue
+        best[rep.side][rep.direction] = max(best[rep.side].get(rep.direction, -1e9), float(v))
+    for side, d in best.items():
+        for direction, v in d.items():
+            summary[f"{side}_{direction}_best_reach_pct_leg"] = round(v, 1)
+    # anterior asymmetry in cm (Plisky 2006)
+    ant = {s: best[s].get("anterior") for s in ("left", "right")}
+    if ant["left"] is not None and ant["right"] is not None:
+        if leg_length_cm and all(leg_length_cm.get(s) for s in ("left", "right")):
+            cm = {s: ant[s] / 100 * leg_length_cm[s] for s in ant}
+            diff = abs(cm["left"] - cm["right"])
+            summary["anterior_reach_diff_cm"] = round(diff, 1)
+            weaker = "left" if cm["left"] < cm["right"] else "right"
+            f = _check(th, "sebt_anterior_asymmetry_cm", "sebt", diff, side=weaker,
+                       context=f"(left {cm['left']:.1f} cm, right {cm['right']:.1f} cm)")
+            if f:
+                flags.append(f)
+        else:
+            unsupported.append(UnsupportedMeasure(
+                measure="sebt_anterior_asymmetry_cm",
+                reason="the published cut-off (> 4 cm) is in centimetres and the leg length is unknown",
+                advice="Enter each leg's length (ASIS to the inside ankle bone, in cm) to get the "
+                       "anterior reach difference in centimetres."))
+    # composite (mean of the three directions, % leg length)
+    for side in ("left", "right"):
+        d = best.get(side, {})
+        if all(k in d for k in ("anterior", "posteromedial", "posterolateral")):
+            comp = float(np.mean([d["anterior"], d["posteromedial"], d["posterolateral"]]))
+            summary[f"{side}_composite_pct_leg"] = round(comp, 1)
+            for code in ("sebt_composite_female_hs_basketball", "sebt_composite_male_college_football"):
+                f = _check(th, code, "sebt", comp, side=side, context="(composite)")
+                if f:
+                    flags.append(f)
+        elif d:
+            summary[f"{side}_composite_pct_leg"] = None
+    return flags, unsupported, summary
+
+
+def consistency(th: Thresholds, family: str, reps: list[Rep], key: str) -> list[Flag]:
+    entry = th.get("inconsistent_reps")
+    if not _applies(entry, family):
+        return []
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    for rep in filter(_usable, reps):
+        v = rep.metrics.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            groups[(rep.side, rep.direction if family == "sebt" else None)].append(float(v))
+    out = []
+    for (side, direction), vals in groups.items():
+        if len(vals) < 3 or abs(np.mean(vals)) < 1e-6:
+            continue
+        cv = float(np.std(vals, ddof=1) / abs(np.mean(vals)) * 100)
+        if entry.exceeded(cv):
+            ctx = f"of {key}" + (f" ({direction})" if direction else "")
+            out.append(make_flag("inconsistent_reps", entry, cv, side=side, context=ctx))
+    return out

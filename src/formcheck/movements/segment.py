@@ -1,0 +1,146 @@
+"""Split a 1-D driver signal into reps (or trials) with hysteresis.
+
+The driver rises during the working phase of a rep: knee flexion for squats and lunges,
+hip height for step-ups, foot-to-foot distance for mSEBT reaches. A rep:
+
+    rest -> start (leaves the rest zone) -> crosses `enter` -> peak plateau -> crosses `exit`
+         -> end (back in the rest zone)
+
+* Thresholds adapt to the clip (fractions of the range between the resting level and the
+  typical peak) but never below an absolute minimum excursion, so a still subject gives 0 reps.
+* `enter` > `exit` (hysteresis): an angle hovering around one threshold does not add reps.
+* A rep must last `min_rep_s` between the crossings; a dip below `exit` shorter than
+  `min_gap_s` does not end it (a wobble at the bottom of a paused rep stays one rep).
+* NaN gaps up to `max_gap_s` are bridged; a longer gap ends the current rep and it is dropped
+  (we do not invent the part we did not see).
+* Partial reps: excursion below `partial_frac` of the median excursion -> `complete=False`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from formcheck.movements.signals import fill_gaps, nanpct, smooth
+
+
+@dataclass
+class SegmentParams:
+    min_range: float              # smallest excursion (driver units) that counts as movement
+    enter_frac: float = 0.45
+    exit_frac: float = 0.30
+    rest_frac: float = 0.15
+    plateau_frac: float = 0.08     # within this fraction of the range from the peak = bottom/top
+    min_rep_s: float = 0.35
+    min_gap_s: float = 0.25
+    max_gap_s: float = 0.6
+    smooth_s: float = 0.2
+    partial_frac: float = 0.60
+
+
+@dataclass
+class Segment:
+    start: int
+    peak: int
+    plateau_start: int
+    plateau_end: int
+    end: int
+    peak_value: float
+    excursion: float
+    complete: bool = True
+
+    def events(self, t: np.ndarray, names: tuple[str, str, str, str, str]) -> dict[str, float]:
+        """names: (start, peak, plateau_start, plateau_end, end) event names."""
+        idx = (self.start, self.peak, self.plateau_start, self.plateau_end, self.end)
+        order = (0, 2, 1, 3, 4)   # chronological: start, plateau start, peak, plateau end, end
+        return {names[k]: round(float(t[idx[k]]), 3) for k in order}
+
+
+def prepare(t: np.ndarray, x: np.ndarray, p: SegmentParams) -> np.ndarray:
+    return smooth(t, fill_gaps(t, np.asarray(x, dtype=float), p.max_gap_s), p.smooth_s)
+
+
+def levels(x: np.ndarray, p: SegmentParams) -> tuple[float, float] | None:
+    """(rest level, typical peak level) or None when the signal does not move enough."""
+    rest = nanpct(x, 5)
+    top = nanpct(x, 97)
+    if not np.isfinite(rest) or not np.isfinite(top) or top - rest < p.min_range:
+        return None
+    return rest, top
+
+
+def segment(t: np.ndarray, driver: np.ndarray, p: SegmentParams,
+            rest_top: tuple[float, float] | None = None) -> list[Segment]:
+    t = np.asarray(t, dtype=float)
+    x = prepare(t, driver, p)
+    lv = rest_top or levels(x, p)
+    if lv is None:
+        return []
+    rest, top = lv
+    rng = max(top - rest, p.min_range)
+    enter = rest + max(p.enter_frac * rng, 0.5 * p.min_range)
+    exit_ = rest + min(p.exit_frac * rng, enter - rest - 0.1 * rng)
+    rest_lvl = rest + p.rest_frac * rng
+
+    # 1) hysteresis state machine -> raw [enter crossing, exit crossing] intervals
+    raw: list[list[int]] = []
+    inside = False
+    start_i = 0
+    below_since: int | None = None
+    n = len(x)
+    for i in range(n):
+        v = x[i]
+        if not np.isfinite(v):
+            if inside:  # long gap: drop the rep in progress
+                inside = False
+                below_since = None
+            continue
+        if not inside:
+            if v >= enter:
+                inside, start_i, below_since = True, i, None
+        else:
+            if v < exit_:
+                if below_since is None:
+                    below_since = i
+            elif below_since is not None and v >= enter:
+                if t[i] - t[below_since] < p.min_gap_s:
+                    below_since = None      # a short dip: same rep
+                else:
+                    raw.append([start_i, below_since])
+                    start_i, below_since = i, None
+            if below_since is not None and t[i] - t[below_since] >= p.min_gap_s:
+                raw.append([start_i, below_since])
+                inside, below_since = False, None
+    # A rep still open at the end of the clip is dropped unless it came back below exit.
+    if inside and below_since is not None:
+        raw.append([start_i, below_since])
+
+    raw = [r for r in raw if t[r[1]] - t[r[0]] >= p.min_rep_s]
+
+    # 2) extend to the rest zone on both sides, find peak and plateau
+    segs: list[Segment] = []
+    prev_end = 0
+    for k, (a, b) in enumerate(raw):
+        nxt = raw[k + 1][0] if k + 1 < len(raw) else n - 1
+        s = a
+        while s > prev_end and np.isfinite(x[s - 1]) and x[s] > rest_lvl and x[s - 1] <= x[s] + 0.02 * rng:
+            s -= 1
+        e = b
+        while e < nxt and np.isfinite(x[e + 1]) and x[e] > rest_lvl and x[e + 1] <= x[e] + 0.02 * rng:
+            e += 1
+        win = x[a:b + 1]
+        pk = a + int(np.nanargmax(win))
+        pv = float(x[pk])
+        tol = p.plateau_frac * rng
+        near = np.flatnonzero(np.isfinite(win) & (win >= pv - tol)) + a
+        segs.append(Segment(start=s, peak=pk, plateau_start=int(near.min()), plateau_end=int(near.max()),
+                            end=e, peak_value=pv, excursion=pv - min(x[s], x[e])))
+        prev_end = e
+
+    # 3) partial reps relative to the median excursion
+    if segs:
+        med = float(np.median([sg.excursion for sg in segs]))
+        for sg in segs:
+            sg.complete = sg.excursion >= p.partial_frac * med
+    return segs
