@@ -259,3 +259,20 @@ def test_lost_tracking_on_unexplained_jumps_only():
     jumped[50:, :, :, 0] += 3.0  # both legs teleport: neither labelling explains it
     lost = _lost_tracking(jumped, t)
     assert lost[49] and lost.sum() == 1
+
+
+def test_flipped_trunk_frames_become_gaps():
+    """A model glitch that puts the shoulders below the hips is removed, real trunk motion is not."""
+    from formcheck.kinematics import implausible_trunk_frames
+    from formcheck.landmarks import LEFT_HIP, LEFT_SHOULDER, RIGHT_HIP, RIGHT_SHOULDER
+
+    t = np.arange(120) / 30
+    xy = np.full((120, 33, 2), np.nan)
+    lean = np.radians(60 * np.clip(t - 1, 0, 1))  # a real hinge: trunk tilts 60 deg over 1 s
+    hip = np.array([300.0, 400.0])
+    shoulder = hip + 200 * np.column_stack([np.sin(lean), -np.cos(lean)])
+    xy[:, LEFT_HIP] = xy[:, RIGHT_HIP] = hip
+    xy[:, LEFT_SHOULDER] = xy[:, RIGHT_SHOULDER] = shoulder
+    xy[80:85, LEFT_SHOULDER] = xy[80:85, RIGHT_SHOULDER] = hip + (0, 150)  # glitch: shoulders below hips
+    bad = implausible_trunk_frames(xy, t)
+    assert np.flatnonzero(bad).tolist() == [80, 81, 82, 83, 84]

@@ -20,6 +20,7 @@ from formcheck.kinematics.angles import (
 )
 from formcheck.kinematics.filters import OneEuroFilter, butterworth_lowpass, one_euro_series
 from formcheck.kinematics.gaps import contiguous_runs, fill_gaps, mask_invisible
+from formcheck.kinematics.outliers import implausible_trunk_frames
 from formcheck.kinematics.swaps import SwapResult, correct_leg_swaps
 from formcheck.series import AngleSeries, PoseSeries
 
@@ -39,6 +40,7 @@ __all__ = [
     "correct_leg_swaps",
     "facing_direction",
     "fill_gaps",
+    "implausible_trunk_frames",
     "mask_invisible",
     "one_euro_series",
     "signed_angle_2d",
@@ -64,9 +66,11 @@ def clean_landmarks(
         series.image_xy, series.image_z, series.world_xyz, series.visibility, series.presence, t,
         penalty=s.swap_penalty,
     )
-    xy = mask_invisible(sw.image_xy, sw.visibility, s.visibility_min)
-    z = mask_invisible(sw.image_z, sw.visibility, s.visibility_min)
-    w = mask_invisible(sw.world_xyz, sw.visibility, s.visibility_min)
+    visibility = sw.visibility.copy()
+    visibility[implausible_trunk_frames(sw.image_xy, t)] = 0.0
+    xy = mask_invisible(sw.image_xy, visibility, s.visibility_min)
+    z = mask_invisible(sw.image_z, visibility, s.visibility_min)
+    w = mask_invisible(sw.world_xyz, visibility, s.visibility_min)
     xy, z, w = (fill_gaps(a, t, s.max_gap_s) for a in (xy, z, w))
     if smoothing == "butterworth":
         xy = butterworth_lowpass(xy, t, s.cutoff_hz, s.filter_order)
@@ -77,7 +81,7 @@ def clean_landmarks(
     elif smoothing != "none":
         raise ValueError(f"unknown smoothing {smoothing!r}")
     cleaned = series.copy_with(
-        time_s=t, image_xy=xy, image_z=z, world_xyz=w, visibility=sw.visibility, presence=sw.presence
+        time_s=t, image_xy=xy, image_z=z, world_xyz=w, visibility=visibility, presence=sw.presence
     )
     return cleaned, sw.swapped_frames
 
