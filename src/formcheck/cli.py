@@ -29,7 +29,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from formcheck.config import Settings
-    from formcheck.movements import render_feedback_table
+    from formcheck.movements import render_table
     from formcheck.pipeline import analyze_video
 
     settings = Settings.from_toml(args.config)
@@ -41,6 +41,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     def progress(stage: str, done: int, total: int) -> None:
         bar = bars.get(stage)
         if bar is None:
+            for finished in bars.values():
+                finished.close()
             bar = bars[stage] = tqdm(total=total, desc=labels.get(stage, stage), unit="frame", disable=args.quiet)
         bar.update(done - bar.n)
 
@@ -60,8 +62,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     print(f"\n{analysis.input.file_name}: {analysis.input.frames} frames, pose in {analysis.quality.pose_fraction:.0%}")
     if analysis.subject.people_seen > 1:
         print(f"Note: {analysis.subject.reason}")
-    if analysis.movement:
-        print(render_feedback_table(analysis.movement, audience=args.audience))
+    movement = analysis.movement
+    if movement:
+        print(f"Exercise: {movement.exercise_label or movement.exercise} ({movement.exercise_source}), "
+              f"view: {movement.view}, reps: {movement.rep_count}")
+        print(render_table(movement))
+        for line in getattr(movement.feedback, args.audience):
+            print(f"- {line}")
+
     print(f"\nOutputs in {result.out_dir}/:")
     for role, name in analysis.files.items():
         print(f"  {name:<22} {role}")

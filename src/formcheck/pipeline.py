@@ -25,6 +25,7 @@ from formcheck.outputs import (
     VideoSink,
     draw_header,
     draw_joint_angles,
+    draw_legend,
     draw_skeleton,
     plot_angles,
     write_angles_csv,
@@ -113,6 +114,7 @@ def write_annotated_video(
             visible = ~np.isnan(xy[:, 0])
             draw_skeleton(image, xy, visible)
             draw_joint_angles(image, xy, _frame_values(angles, i))
+            draw_legend(image)
             draw_header(image, [f"t = {frame.time_s:5.2f} s"])
             sink.write(image, frame.time_s)
             if progress:
@@ -162,8 +164,8 @@ def analyze_video(
     }
     save_series(raw, out_dir / files["landmarks"])
     write_angles_csv(angles, out_dir / files["angles_csv"])
-    spans = [(rep.start_s, rep.end_s, f"{rep.index + 1}") for rep in movement.reps]
-    for plot in plot_angles(angles, out_dir, spans=spans):
+    spans = [(rep.start_s, rep.end_s, f"{rep.index}{rep.side[0].upper()}") for rep in movement.reps]
+    for plot in plot_angles(angles, out_dir, spans):
         files[f"plot_{plot.stem}"] = plot.name
     write_annotated_video(info, clean, angles, out_dir / files["annotated_video"], tick("video"))
 
@@ -197,7 +199,7 @@ def analyze_video(
             warnings=warnings,
         ),
         angles=_summaries(angles),
-        movement=movement.model_dump(mode="json"),
+        movement=movement,
         files=files,
     )
     tmp = out_dir / "analysis.json.tmp"

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from formcheck.movements.report import MovementReport
+
 SCHEMA_VERSION = "1.0"
 
 
@@ -66,7 +68,7 @@ class Analysis(BaseModel):
     subject: SubjectInfo
     quality: QualityInfo
     angles: list[AngleSummary] = Field(description="Per-column summary; the full series is angles.csv.")
-    movement: dict[str, Any] | None = Field(
+    movement: MovementReport | None = Field(
         None, description="Movement analysis (exercise, reps, metrics, flags, feedback); see docs/movements.md."
     )
     files: dict[str, str] = Field(description="Output files in the same folder, by role.")
