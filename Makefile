@@ -3,9 +3,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLE ?= samples/lunge_synthetic_side.mp4
 
-.PHONY: install demo test bench models clean
+.PHONY: install system-deps demo test bench models clean
 
-$(VENV)/.installed: pyproject.toml
+# Debian's Mesa EGL for the synthetic lab's headless renderer (moderngl); installed once, as root.
+system-deps:
+	@if ! ldconfig -p | grep -q libEGL_mesa; then \
+		echo "Installing Mesa EGL (libegl1 libegl-mesa0 libgl1-mesa-dri) for the headless renderer"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libegl-mesa0 libgl1-mesa-dri >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml | system-deps
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
@@ -24,6 +31,7 @@ test: install
 ## Benchmarks: print accuracy and speed figures
 bench: install
 	$(PY) bench/keypoints.py
+	$(PY) bench/accuracy.py
 
 ## Rebuild the model bundles from the pinned registry packages and check their sha256
 models:
