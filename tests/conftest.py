@@ -10,6 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from formcheck.config import PoseSettings
+from formcheck.kinematics import compute_kinematics
+from formcheck.pose.landmarker import extract_poses
+from formcheck.sources import probe
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SAMPLES = Path(os.environ.get("FORMCHECK_SHARED_SAMPLES", REPO.parent / "shared" / "samples"))
 
@@ -27,3 +32,19 @@ def require_sample(relative: str) -> Path:
 @pytest.fixture(scope="session")
 def shared_samples() -> Path:
     return require_sample("SOURCES.md").parent
+
+
+@pytest.fixture(scope="session")
+def analysed():
+    """Raw and cleaned landmarks plus angles per clip, computed once per test session."""
+    cache: dict[str, tuple] = {}
+
+    def get(name: str):
+        if name not in cache:
+            info = probe(require_sample(f"videos/{name}.mp4"))
+            raw = extract_poses(info, PoseSettings())
+            clean, angles = compute_kinematics(raw)
+            cache[name] = (raw, clean, angles)
+        return cache[name]
+
+    return get

@@ -9,12 +9,8 @@ import pytest
 
 from conftest import require_sample
 from formcheck.cli import main as cli_main
-from formcheck.config import PoseSettings
-from formcheck.kinematics import compute_kinematics
 from formcheck.landmarks import LEFT_ANKLE, RIGHT_ANKLE
 from formcheck.outputs import is_faststart, probe_codec
-from formcheck.pose.landmarker import extract_poses
-from formcheck.sources import probe
 
 CLIPS = [
     "lunge_lateral_front_01",
@@ -33,22 +29,6 @@ SAGITTAL_2D = ("hip_flexion_deg", "knee_flexion_deg", "ankle_dorsiflexion_deg", 
 FRONTAL_2D = ("knee_fppa_deg", "pelvic_drop_deg", "trunk_lateral_lean_deg")
 
 pytestmark = [pytest.mark.samples, pytest.mark.slow]
-
-
-@pytest.fixture(scope="session")
-def analysed():
-    """Raw and cleaned landmarks plus angles per clip, computed once per test session."""
-    cache: dict[str, tuple] = {}
-
-    def get(name: str):
-        if name not in cache:
-            info = probe(require_sample(f"videos/{name}.mp4"))
-            raw = extract_poses(info, PoseSettings())
-            clean, angles = compute_kinematics(raw)
-            cache[name] = (raw, clean, angles)
-        return cache[name]
-
-    return get
 
 
 @pytest.mark.parametrize("name", CLIPS)
