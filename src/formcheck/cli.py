@@ -100,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
         pass
     else:
         register_synth(sub)
+
+    from formcheck.service.cli import register as register_serve
+
+    register_serve(sub)
     return parser
 
 

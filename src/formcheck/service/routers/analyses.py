@@ -1,0 +1,178 @@
+"""/api/v1/analyses: upload a clip, follow its analysis, fetch and delete its results."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from formcheck.errors import FormcheckError
+from formcheck.movements import exercises as ex_registry
+from formcheck.service.deps import DoneJobDep, JobDep, ManagerDep, SettingsDep, StoreDep, load_analysis
+from formcheck.service.errors import InvalidParameterError, NotFoundError
+from formcheck.service.models import AnalysisCreated, AnalysisJob, ErrorBody, Links
+from formcheck.service.report import render_report
+from formcheck.service.store import DONE, FAILED, Job, new_job_id
+from formcheck.service.upload import receive_upload, safe_suffix
+from formcheck.service.worker import results_dir
+from formcheck.sources import probe
+
+PREFIX = "/api/v1/analyses"
+MODELS = ("lite", "full", "heavy")
+ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 409, 413, 415, 422)}
+
+router = APIRouter(prefix=PREFIX, tags=["analyses"])
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "The video (MP4, MOV, WebM...)."},
+                        "exercise": {"type": "string", "default": "auto",
+                                     "description": "auto, an exercise name or an alias (GET /api/v1/exercises)."},
+                        "model": {"type": "string", "enum": list(MODELS), "description": "Pose model; default from settings."},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def exercise_choices() -> list[str]:
+    return ["auto", *sorted(ex_registry.registry()), *sorted(ex_registry.aliases())]
+
+
+def _check_exercise(value: str) -> str:
+    value = (value or "auto").strip()
+    key = value.lower().replace("-", "_").replace(" ", "_")
+    known = set(ex_registry.registry()) | set(ex_registry.aliases()) | {"auto"}
+    if key not in known and value not in known:
+        raise InvalidParameterError(f"Unknown exercise {value[:40]!r}.", "Use auto or one of: " + ", ".join(exercise_choices()))
+    return key if key in known else value
+
+
+def _check_model(value: str | None, default: str) -> str:
+    value = (value or default).strip().lower()
+    if value not in MODELS:  # never a path: users pick one of the bundled models
+        raise InvalidParameterError(f"Unknown model {value[:40]!r}.", "Use lite, full or heavy.")
+    return value
+
+
+def _base(request: Request, job_id: str) -> str:
+    return f"{request.scope.get('root_path', '')}{PREFIX}/{job_id}"
+
+
+def _job_body(request: Request, manager, job: Job) -> AnalysisJob:
+    base = _base(request, job.id)
+    links = Links(self=base)
+    analysis = None
+    if job.status == DONE:
+        analysis = load_analysis(manager, job)
+        links.report, links.video, links.angles_csv = f"{base}/report", f"{base}/video", f"{base}/angles.csv"
+        links.plots = {role.removeprefix("plot_"): f"{base}/plots/{name}"
+                       for role, name in analysis.files.items() if role.startswith("plot_")}
+    error = None
+    if job.status == FAILED:
+        error = ErrorBody(code=job.error_code or "failed", message=job.error_message or "", hint=job.error_hint or "")
+    return AnalysisJob(
+        id=job.id, status=job.status, progress=job.progress, stage=job.stage, exercise=job.exercise,
+        model=job.model, file_name=job.file_name, created_at=job.created_at, updated_at=job.updated_at,
+        error=error, analysis=analysis, links=links,
+    )
+
+
+@router.post("", status_code=202, response_model=AnalysisCreated, responses=ERRORS, openapi_extra=UPLOAD_BODY,
+             summary="Upload a clip; the analysis runs in the background")
+async def create_analysis(request: Request, response: Response, settings: SettingsDep, store: StoreDep,
+                          manager: ManagerDep) -> AnalysisCreated:
+    job_id = new_job_id()
+    folder = manager.job_dir(job_id)
+    folder.mkdir(parents=True)
+    try:
+        upload = await receive_upload(request, folder / "upload.part", settings.max_upload_bytes)
+        exercise = _check_exercise(upload.fields.get("exercise", "auto"))
+        model = _check_model(upload.fields.get("model"), settings.model)
+        input_name = "input" + safe_suffix(upload.file_name)
+        source = folder / input_name
+        upload.path.rename(source)
+        limits = settings.pipeline_settings(model).limits
+        try:
+            await run_in_threadpool(probe, source, limits.min_duration_s, limits.max_duration_s)
+        except FormcheckError as exc:  # decoding decides, not the name; say it with the user's file name
+            exc.message = exc.message.replace(str(source), upload.file_name).replace(input_name, upload.file_name)
+            raise
+        job = store.create(job_id, exercise=exercise, model=model, input_name=input_name, file_name=upload.file_name)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    manager.submit(job)
+    location = _base(request, job_id)
+    response.headers["Location"] = location
+    return AnalysisCreated(id=job_id, status=job.status, location=location)
+
+
+@router.get("/{job_id}", response_model=AnalysisJob, responses=ERRORS,
+            summary="Status, progress, error, and the analysis once done")
+def get_analysis(request: Request, job: JobDep, manager: ManagerDep) -> AnalysisJob:
+    return _job_body(request, manager, job)
+
+
+@router.delete("/{job_id}", status_code=204, responses=ERRORS, summary="Delete the video and all results")
+def delete_analysis(job: JobDep, manager: ManagerDep) -> Response:
+    manager.delete(job.id)
+    return Response(status_code=204)
+
+
+def _result_file(manager, job: Job, name: str) -> Path:
+    path = results_dir(manager.job_dir(job.id)) / name
+    if not path.is_file():
+        raise NotFoundError(f"{name} is missing from this analysis.", "Run the analysis again.")
+    return path
+
+
+@router.get("/{job_id}/video", response_class=FileResponse, responses=ERRORS,
+            summary="Annotated MP4 (HTTP Range supported, so players can seek)")
+def get_video(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
+    job, analysis = done
+    path = _result_file(manager, job, analysis.files["annotated_video"])
+    return FileResponse(path, media_type="video/mp4", content_disposition_type="inline", filename="annotated.mp4")
+
+
+@router.get("/{job_id}/angles.csv", response_class=FileResponse, responses=ERRORS, summary="Angle time series (CSV)")
+def get_angles_csv(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
+    job, analysis = done
+    path = _result_file(manager, job, analysis.files["angles_csv"])
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename="angles.csv")
+
+
+@router.get("/{job_id}/plots/{name}", response_class=FileResponse, responses=ERRORS, summary="An angle plot (PNG)")
+def get_plot(name: str, done: DoneJobDep, manager: ManagerDep) -> FileResponse:
+    job, analysis = done
+    plots = {file for role, file in analysis.files.items() if role.startswith("plot_")}
+    if name not in plots:  # only names the analysis itself lists; never a path from the URL
+        raise NotFoundError(f"No plot named {name[:60]!r}.", "Available: " + ", ".join(sorted(plots)))
+    return FileResponse(_result_file(manager, job, name), media_type="image/png")
+
+
+@router.get("/{job_id}/report", response_class=HTMLResponse, responses=ERRORS, summary="Printable HTML report")
+def get_report(request: Request, done: DoneJobDep) -> HTMLResponse:
+    job, analysis = done
+    return HTMLResponse(render_report(job, analysis, _base(request, job.id)))
+
+
+exercises_router = APIRouter(prefix="/api/v1", tags=["analyses"])
+
+
+@exercises_router.get("/exercises", summary="Exercise names accepted by POST (auto, names, aliases)")
+def list_exercises() -> dict[str, list[str] | dict[str, str]]:
+    labels = {name: spec.label for name, spec in ex_registry.registry().items()}
+    return {"choices": exercise_choices(), "labels": labels}

@@ -1,0 +1,17 @@
+"""The upload page and its static files (plain HTML/JS/CSS in formcheck/web, no build step)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def index() -> FileResponse:
+    return FileResponse(WEB_DIR / "index.html", media_type="text/html; charset=utf-8")

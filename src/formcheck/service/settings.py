@@ -1,0 +1,55 @@
+"""Service settings from the environment (prefix FORMCHECK_), e.g. FORMCHECK_DATA_DIR=/srv/formcheck.
+
+The pipeline's own tunables stay in `formcheck.config.Settings` (optionally a TOML file given
+by FORMCHECK_PIPELINE_CONFIG); these are the service's: where data goes, limits, workers.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from formcheck.config import Settings
+
+
+def cpu_count() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # honours taskset / container CPU sets
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FORMCHECK_", extra="ignore")
+
+    data_dir: Path = Field(Path("formcheck-data"), description="SQLite database and one media folder per job.")
+    max_upload_bytes: int = Field(500 * 1024 * 1024, gt=0, description="Uploads above this size get 413.")
+    max_duration_s: float = Field(15 * 60.0, gt=0, description="Clips longer than this get 413.")
+    workers: int = Field(default_factory=cpu_count, ge=1, description="Analysis processes (capped at the core count).")
+    model: Literal["lite", "full", "heavy"] = Field("full", description="Default pose model.")
+    pipeline_config: Path | None = Field(None, description="TOML overriding formcheck.config.Settings.")
+    progress_interval_s: float = Field(0.5, ge=0, description="Minimum time between progress writes to the DB.")
+    upload_chunk_bytes: int = Field(1024 * 1024, gt=0)
+
+    @field_validator("workers")
+    @classmethod
+    def _at_most_one_per_core(cls, value: int) -> int:
+        return min(value, cpu_count())
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "formcheck.sqlite3"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    def pipeline_settings(self, model: str | None = None) -> Settings:
+        settings = Settings.from_toml(self.pipeline_config)
+        settings.pose.model = model or self.model
+        settings.limits.max_duration_s = self.max_duration_s
+        return settings

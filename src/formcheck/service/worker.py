@@ -1,0 +1,93 @@
+"""What runs inside an analysis process: one job from queued to done/failed, progress in the DB.
+
+Top-level functions only (they are pickled by name into `ProcessPoolExecutor` workers).
+Results are written to `results.partial/` and renamed to `results/` once complete, and the
+job is marked done after that: a half-written folder is never served.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from formcheck.errors import FormcheckError
+from formcheck.service.store import JobStore
+
+log = logging.getLogger(__name__)
+
+RESULTS = "results"
+PARTIAL = "results.partial"
+# Share of the progress bar per pipeline stage (pose estimation dominates the run time).
+STAGE_SPAN = {"pose": (0.0, 0.75), "video": (0.75, 0.98)}
+
+
+class JobCancelled(Exception):
+    """The job was deleted while running."""
+
+
+def results_dir(job_dir: Path) -> Path:
+    return job_dir / RESULTS
+
+
+def run_job(
+    job_id: str,
+    db_path: str,
+    job_dir: str,
+    input_name: str,
+    pipeline_settings: dict[str, Any],
+    exercise: str,
+    progress_interval_s: float = 0.5,
+) -> str:
+    """Run the pipeline for one job; return its final status. Never raises for a job's own failure."""
+    from formcheck.config import Settings
+    from formcheck.pipeline import analyze_video
+
+    store = JobStore(Path(db_path))
+    folder = Path(job_dir)
+    if not store.mark_running(job_id):
+        return "skipped"  # deleted, or already handled by another run
+    partial, final = folder / PARTIAL, folder / RESULTS
+    last = {"t": 0.0}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last["t"] < progress_interval_s and done < total:
+            return
+        last["t"] = now
+        lo, hi = STAGE_SPAN.get(stage, (0.0, 0.98))
+        value = lo + (hi - lo) * min(1.0, done / max(1, total))
+        if not store.set_progress(job_id, round(value, 4), stage):
+            raise JobCancelled(job_id)
+
+    try:
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(final, ignore_errors=True)
+        settings = Settings.model_validate(pipeline_settings)
+        analyze_video(folder / input_name, partial, settings, exercise=exercise, progress=progress)
+        partial.rename(final)
+        if store.mark_done(job_id):
+            return "done"
+        raise JobCancelled(job_id)
+    except JobCancelled:
+        shutil.rmtree(folder, ignore_errors=True)
+        return "cancelled"
+    except FormcheckError as exc:
+        shutil.rmtree(partial, ignore_errors=True)
+        store.mark_failed(job_id, exc.code, exc.message, exc.hint)
+        return "failed"
+    except Exception as exc:  # noqa: BLE001 - a job's crash must not take the worker down
+        log.exception("analysis %s failed", job_id)
+        shutil.rmtree(partial, ignore_errors=True)
+        store.mark_failed(
+            job_id,
+            "internal_error",
+            f"The analysis stopped on an unexpected error ({exc.__class__.__name__}: {exc}).",
+            "Try again; if it fails again, report it with the clip.",
+        )
+        return "failed"
+    finally:
+        if store.get(job_id) is None:  # deleted while we ran: leave nothing behind
+            shutil.rmtree(folder, ignore_errors=True)
