@@ -29,6 +29,7 @@ from formcheck.outputs import (
     draw_skeleton,
     plot_angles,
     write_angles_csv,
+    write_mot,
 )
 from formcheck.pose.landmarker import extract_poses, save_series
 from formcheck.pose.models import resolve_model
@@ -159,11 +160,13 @@ def analyze_video(
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
         "angles_csv": "angles.csv",
+        "angles_mot": "angles.mot",
         "landmarks": "landmarks.npz",
         "annotated_video": "annotated.mp4",
     }
     save_series(raw, out_dir / files["landmarks"])
     write_angles_csv(angles, out_dir / files["angles_csv"])
+    write_mot(angles, out_dir / files["angles_mot"], name=f"formcheck joint angles: {info.path.name}")
     spans = [(rep.start_s, rep.end_s, f"{rep.index}{rep.side[0].upper()}") for rep in movement.reps]
     for plot in plot_angles(angles, out_dir, spans):
         files[f"plot_{plot.stem}"] = plot.name

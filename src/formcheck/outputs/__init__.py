@@ -14,11 +14,14 @@ from formcheck.outputs.annotate import (
     draw_skeleton,
 )
 from formcheck.outputs.plots import FRONTAL_PANELS, SAGITTAL_PANELS, RepSpan, plot_angles
-from formcheck.outputs.tables import ANGLE_COLUMN_ORDER, ordered_columns, write_angles_csv
+from formcheck.outputs.mot import OPENSIM_COORDINATES, MotTable, mot_text, read_mot, write_mot
+from formcheck.outputs.tables import ANGLE_COLUMN_ORDER, ordered_columns, read_angles_csv, write_angles_csv
 from formcheck.outputs.video import VideoSink, is_faststart, probe_codec, top_level_boxes
 
 __all__ = [
     "ANGLE_COLUMN_ORDER",
+    "MotTable",
+    "OPENSIM_COORDINATES",
     "FRONTAL_PANELS",
     "JOINT_ANGLE_LABELS",
     "SAGITTAL_PANELS",
@@ -31,9 +34,13 @@ __all__ = [
     "draw_legend",
     "draw_skeleton",
     "is_faststart",
+    "mot_text",
     "ordered_columns",
     "plot_angles",
     "probe_codec",
+    "read_angles_csv",
+    "read_mot",
     "top_level_boxes",
     "write_angles_csv",
+    "write_mot",
 ]

@@ -80,3 +80,19 @@ def write_angles_csv(angles: AngleSeries, path: str | os.PathLike[str]) -> Path:
         for k in range(len(t)):
             writer.writerow([_fmt(t[k], 3), *(_fmt(col[k], 2) for col in data)])
     return path
+
+
+def read_angles_csv(path: str | os.PathLike[str]) -> AngleSeries:
+    """Read back a file written by `write_angles_csv` (empty cells -> NaN; facing unknown -> 0)."""
+    path = Path(path)
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    if not rows or rows[0][:1] != ["time_s"]:
+        raise ValueError(f"{path} is not a formcheck angles.csv (first column must be time_s)")
+    header, body = rows[0], rows[1:]
+    values = np.array([[float(v) if v else np.nan for v in row] for row in body], dtype=float).reshape(-1, len(header))
+    return AngleSeries(
+        time_s=values[:, 0],
+        angles={name: values[:, k] for k, name in enumerate(header) if k},
+        facing=np.zeros(len(values)),
+    )
