@@ -375,7 +375,8 @@ def test_shutdown_stops_running_job_for_recovery(tmp_path, short_clip):
             assert time.monotonic() < deadline
             time.sleep(0.1)
         manager = client.app.state.manager
-        processes = list(manager._executor._processes.values())
+        processes = [slot.process for slot in manager._slots if slot.process is not None]
+        assert processes
     for process in processes:
         process.join(timeout=10)
         assert not process.is_alive()

@@ -28,7 +28,7 @@ def _error(status: int, code: str, message: str, hint: str = "", headers: dict |
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
-    store = JobStore(settings.db_path)
+    store = JobStore(settings.db_path, timeout_s=settings.db_timeout_s)
     manager = JobManager(settings, store)
 
     @asynccontextmanager
@@ -51,7 +51,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.exception_handler(FormcheckError)
     async def formcheck_error(request: Request, exc: FormcheckError) -> JSONResponse:
-        return _error(exc.http_status, exc.code, exc.message, exc.hint)
+        return _error(exc.http_status, exc.code, exc.message, exc.hint, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

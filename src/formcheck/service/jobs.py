@@ -1,22 +1,32 @@
-"""The job queue: a `ProcessPoolExecutor` (MediaPipe is CPU-bound: one process per core at most).
+"""The job queue: a few long-lived analysis processes (MediaPipe is CPU-bound: one per core at most).
+
+Why not `concurrent.futures.ProcessPoolExecutor`: when one of its processes dies (killed for
+memory, SIGKILL), the executor breaks and fails *every* pending and running job with it. Here
+each process has its own slot: a slot thread hands it one job at a time over a pipe and waits
+for the answer or the process's death. A death fails that one job with a reason and the slot
+starts a fresh process for the next job; the other slots never notice.
 
 Processes are started with "spawn": the API process has threads (event loop, thread pool),
-and forking a threaded process can deadlock the child.
+and forking a threaded process can deadlock the child. Each worker asks the kernel to kill it
+when the server dies (`PR_SET_PDEATHSIG`), so a server killed with -9 leaves no orphan writing
+into a job that the next server runs again.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import queue
 import re
 import shutil
+import signal
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 from formcheck.service.settings import ServiceSettings
-from formcheck.service.store import RUNNING, Job, JobStore
+from formcheck.service.store import QUEUED, RUNNING, Job, JobStore
 from formcheck.service.worker import run_job
 
 log = logging.getLogger(__name__)
@@ -24,52 +34,170 @@ log = logging.getLogger(__name__)
 INTERRUPTED_HINT = "Upload the clip again."
 JOB_DIR = re.compile(r"^[0-9a-f]{32}$")
 MAX_ATTEMPTS = 3  # a clip that kills the server each time is not retried forever
+_STOP = None  # sentinel on the queue: a slot exits
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGKILL this process when the thread that started it (the server) goes away."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # pragma: no cover - not Linux/glibc
+        pass
+
+
+def _worker_main(conn: Connection, parent_pid: int) -> None:
+    """Body of an analysis process: run the jobs the slot sends until told to stop."""
+    _die_with_parent()
+    if os.getppid() != parent_pid:  # the server died before prctl took effect
+        return
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    while True:
+        try:
+            args = conn.recv()
+        except (EOFError, OSError):
+            return
+        if args is _STOP:
+            return
+        conn.send(run_job(*args))
+
+
+def _death_reason(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (out of memory?)" if -exitcode == signal.SIGKILL else ""
+        return f"The analysis process was killed by {name}{hint}."
+    return f"The analysis process stopped unexpectedly (exit code {exitcode})."
+
+
+class _Slot(threading.Thread):
+    """One analysis process and the thread that feeds it jobs and watches it."""
+
+    def __init__(self, manager: JobManager, index: int) -> None:
+        super().__init__(name=f"formcheck-slot-{index}", daemon=True)
+        self.manager = manager
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.conn: Connection | None = None
+        self.job_id: str | None = None
+
+    def _ensure_process(self) -> None:
+        if self.process is not None and self.process.is_alive():
+            return
+        ctx = multiprocessing.get_context("spawn")
+        parent, child = ctx.Pipe()
+        process = ctx.Process(target=_worker_main, args=(child, os.getpid()), daemon=True, name=self.name)
+        process.start()
+        child.close()
+        self.process, self.conn = process, parent
+
+    def run(self) -> None:
+        manager = self.manager
+        while True:
+            args = manager._queue.get()
+            if args is _STOP or manager._closing:
+                return
+            job_id = args[0]
+            if job_id in manager._cancelled:
+                manager._cancelled.discard(job_id)
+                continue
+            try:
+                self._ensure_process()
+            except OSError as exc:  # cannot start a process (out of memory, pid limit)
+                manager._crashed(job_id, f"The analysis process could not start ({exc}).")
+                continue
+            assert self.process is not None and self.conn is not None
+            self.job_id = job_id
+            try:
+                self.conn.send(args)
+                ready = wait([self.conn, self.process.sentinel])
+                if self.conn in ready:
+                    self.conn.recv()  # run_job's own status; it has written the DB itself
+                    continue
+            except (EOFError, OSError):
+                pass
+            finally:
+                self.job_id = None
+            # The process died while running the job.
+            self.process.join(timeout=5)
+            exitcode = self.process.exitcode
+            self.process, self.conn = None, None
+            if manager._closing:
+                return  # stopped by shutdown: the job stays running and is recovered at the next start
+            manager._crashed(job_id, _death_reason(exitcode))
+
+    def stop(self) -> None:
+        process = self.process
+        if process is not None and process.is_alive():
+            process.terminate()
 
 
 class JobManager:
     def __init__(self, settings: ServiceSettings, store: JobStore) -> None:
         self.settings = settings
         self.store = store
-        self._lock = threading.Lock()
-        self._executor: ProcessPoolExecutor | None = None
-        self._futures: dict[str, Future] = {}
+        self._queue: queue.Queue = queue.Queue()
+        self._cancelled: set[str] = set()
+        self._slots: list[_Slot] = []
         self._closing = False
+        self._admission = threading.Lock()
+        self._reserved = 0  # uploads admitted but not yet queued
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         self.settings.media_dir.mkdir(parents=True, exist_ok=True)
+        self._slots = [_Slot(self, i) for i in range(self.settings.workers)]
+        for slot in self._slots:
+            slot.start()
         self.recover()
 
     def shutdown(self) -> None:
-        """Queued jobs stay `queued` in the DB and are picked up at the next start."""
-        with self._lock:
-            self._closing = True
-            executor, self._executor = self._executor, None
-            self._futures.clear()
-        if executor is not None:
-            # Running analyses are stopped, not awaited (they can take minutes): their jobs stay
-            # `running` in the DB and are re-queued by `recover()` at the next start.
-            processes = list((getattr(executor, "_processes", None) or {}).values())
-            executor.shutdown(wait=False, cancel_futures=True)
-            for process in processes:
-                if process.is_alive():
-                    process.terminate()
+        """Queued jobs stay `queued` in the DB and are picked up at the next start.
 
-    def _pool(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.settings.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-            )
-        return self._executor
+        Running analyses are stopped, not awaited (they can take minutes): their jobs stay
+        `running` in the DB and are re-queued by `recover()` at the next start.
+        """
+        self._closing = True
+        for slot in self._slots:
+            self._queue.put(_STOP)
+        for slot in self._slots:
+            slot.stop()
+        for slot in self._slots:
+            slot.join(timeout=10)
+
+    # -- admission -----------------------------------------------------------------------------
+    def try_admit(self) -> bool:
+        """Reserve a place in the queue for an upload; False when `max_queued` jobs are waiting."""
+        with self._admission:
+            if self.store.count(QUEUED) + self._reserved >= self.settings.max_queued:
+                return False
+            self._reserved += 1
+            return True
+
+    def release(self) -> None:
+        """The admitted upload is queued (or refused): its reservation ends."""
+        with self._admission:
+            self._reserved = max(0, self._reserved - 1)
 
     # -- jobs --------------------------------------------------------------------------------
     def job_dir(self, job_id: str) -> Path:
         return self.settings.media_dir / job_id
 
+    def running_pids(self) -> dict[str, int]:
+        """Job id -> pid of the process analysing it (operators, tests)."""
+        return {slot.job_id: slot.process.pid for slot in self._slots
+                if slot.job_id is not None and slot.process is not None and slot.process.pid is not None}
+
     def submit(self, job: Job) -> None:
         settings = self.settings.pipeline_settings(job.model).model_dump(mode="json")
-        args = (
+        self._cancelled.discard(job.id)
+        self._queue.put((
             job.id,
             str(self.store.db_path),
             str(self.job_dir(job.id)),
@@ -77,40 +205,27 @@ class JobManager:
             settings,
             job.exercise,
             self.settings.progress_interval_s,
-        )
-        with self._lock:
-            try:
-                future = self._pool().submit(run_job, *args)
-            except (BrokenProcessPool, RuntimeError):
-                # A worker died (e.g. killed for memory): start a fresh pool.
-                self._executor = None
-                future = self._pool().submit(run_job, *args)
-            self._futures[job.id] = future
-        future.add_done_callback(lambda f, job_id=job.id: self._finished(job_id, f))
+        ))
 
-    def _finished(self, job_id: str, future: Future) -> None:
-        with self._lock:
-            self._futures.pop(job_id, None)
-        if future.cancelled() or self._closing:
-            return  # stopped by shutdown: the job stays queued/running and is recovered at the next start
-        exc = future.exception()
-        if exc is not None:  # the worker process itself died; run_job never raises otherwise
-            log.error("analysis %s: worker failed: %r", job_id, exc)
-            if isinstance(exc, BrokenProcessPool):
-                with self._lock:
-                    self._executor = None
-            self.store.mark_failed(
-                job_id,
-                "worker_crashed",
-                "The analysis process stopped unexpectedly (out of memory?).",
-                "Try a shorter or lower-resolution clip, or try again later.",
-            )
+    def _crashed(self, job_id: str, reason: str) -> None:
+        log.error("analysis %s: %s", job_id, reason)
+        self.store.mark_failed(
+            job_id,
+            "worker_crashed",
+            reason,
+            "Try a shorter or lower-resolution clip, or try again later.",
+            patient=True,
+        )
+        job = self.store.get(job_id)
+        folder = self.job_dir(job_id)
+        for partial in folder.glob("results.partial*"):
+            shutil.rmtree(partial, ignore_errors=True)
+        if job is None:  # deleted meanwhile
+            shutil.rmtree(folder, ignore_errors=True)
 
     def cancel(self, job_id: str) -> None:
-        with self._lock:
-            future = self._futures.pop(job_id, None)
-        if future is not None:
-            future.cancel()  # only succeeds while queued; a running job stops at its next progress write
+        """A queued job is skipped; a running one stops at its next progress write."""
+        self._cancelled.add(job_id)
 
     def delete(self, job_id: str) -> None:
         self.cancel(job_id)

@@ -2,17 +2,27 @@
 
 One short-lived connection per operation: safe across threads and processes, and WAL lets
 readers (GET polling) proceed while a worker writes its progress.
+
+A write lock held by someone else (a backup, an operator's sqlite3 shell, a stuck process) is
+waited for: SQLite's busy timeout, then retries with back-off. The API waits `timeout_s` and
+then answers 503 with Retry-After (`DatabaseBusyError`); a worker's final status write
+(`patient=True`) waits much longer, because giving up there would lose a finished analysis.
 """
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
+
+from formcheck.errors import FormcheckError
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
@@ -36,6 +46,26 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 """
+
+
+T = TypeVar("T")
+# How long a worker keeps retrying its final status write while the database is locked.
+PATIENT_TIMEOUT_S = 600.0
+# A progress write waits at most this long, then is skipped (the next one will get through).
+PROGRESS_TIMEOUT_S = 0.5
+# A worker's reads (is my job still there?) wait this long.
+WORKER_TIMEOUT_S = 120.0
+
+
+class DatabaseBusyError(FormcheckError):
+    code = "database_busy"
+    http_status = 503
+    headers = {"Retry-After": "5"}
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 def now() -> str:
@@ -65,92 +95,135 @@ class Job:
 
 
 class JobStore:
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, timeout_s: float = 10.0) -> None:
         self.db_path = Path(db_path)
+        self.timeout_s = timeout_s
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.db_path, timeout=10.0, isolation_level=None)
+    def connect(self, busy_timeout_s: float = 2.0) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.db_path, timeout=busy_timeout_s, isolation_level=None)
         try:
             conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             yield conn
         finally:
             conn.close()
 
+    def _retry(self, operation: Callable[[sqlite3.Connection], T], patient: bool = False,
+               timeout_s: float | None = None) -> T:
+        """Run `operation` on a fresh connection, retrying with back-off while the DB is locked."""
+        if timeout_s is None:
+            timeout_s = PATIENT_TIMEOUT_S if patient else self.timeout_s
+        deadline = time.monotonic() + timeout_s
+        delay = 0.05
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                with self.connect(busy_timeout_s=max(0.05, min(2.0, left))) as conn:
+                    return operation(conn)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                if time.monotonic() + delay >= deadline:
+                    raise DatabaseBusyError(
+                        "The job database is busy (locked by another process).",
+                        "Try again in a few seconds.",
+                    ) from exc
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 1.0)
+
     def init(self) -> None:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as conn:
+        with self.connect(busy_timeout_s=self.timeout_s) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
 
     def ping(self) -> bool:
-        with self.connect() as conn:
-            return conn.execute("SELECT 1").fetchone()[0] == 1
+        return self._retry(lambda conn: conn.execute("SELECT 1").fetchone()[0] == 1)
 
     def create(self, job_id: str, *, exercise: str, model: str, input_name: str, file_name: str) -> Job:
         stamp = now()
-        with self.connect() as conn:
-            conn.execute(
-                "INSERT INTO jobs (id, status, exercise, model, input_name, file_name, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (job_id, QUEUED, exercise, model, input_name, file_name, stamp, stamp),
-            )
+        self._retry(lambda conn: conn.execute(
+            "INSERT INTO jobs (id, status, exercise, model, input_name, file_name, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, QUEUED, exercise, model, input_name, file_name, stamp, stamp),
+        ))
         job = self.get(job_id)
         assert job is not None
         return job
 
     def get(self, job_id: str) -> Job | None:
-        with self.connect() as conn:
-            row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._retry(lambda conn: conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
         return Job(**dict(row)) if row else None
 
     def ids(self) -> set[str]:
-        with self.connect() as conn:
-            return {row[0] for row in conn.execute("SELECT id FROM jobs")}
+        return self._retry(lambda conn: {row[0] for row in conn.execute("SELECT id FROM jobs")})
+
+    def count(self, status: str) -> int:
+        return self._retry(lambda conn: conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0])
 
     def list_active(self) -> list[Job]:
-        with self.connect() as conn:
-            rows = conn.execute(
-                "SELECT * FROM jobs WHERE status IN (?, ?) ORDER BY created_at", ACTIVE
-            ).fetchall()
+        rows = self._retry(lambda conn: conn.execute(
+            "SELECT * FROM jobs WHERE status IN (?, ?) ORDER BY created_at", ACTIVE
+        ).fetchall())
         return [Job(**dict(r)) for r in rows]
 
-    def _update(self, job_id: str, where: str, params: tuple, **fields: object) -> bool:
+    def _update(self, job_id: str, where: str, params: tuple, patient: bool = False, timeout_s: float | None = None,
+                **fields: object) -> bool:
         fields["updated_at"] = now()
         assignments = ", ".join(f"{name} = ?" for name in fields)
-        with self.connect() as conn:
-            cur = conn.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ? {where}", (*fields.values(), job_id, *params)
-            )
-            return cur.rowcount > 0
+        sql = f"UPDATE jobs SET {assignments} WHERE id = ? {where}"
+        return self._retry(lambda conn: conn.execute(sql, (*fields.values(), job_id, *params)).rowcount > 0,
+                           patient, timeout_s)
 
     def mark_queued(self, job_id: str) -> bool:
         return self._update(job_id, "", (), status=QUEUED, progress=0.0, stage="",
                             error_code=None, error_message=None, error_hint=None)
 
-    def mark_running(self, job_id: str) -> bool:
-        """False when the job is gone (deleted) or no longer queued: the worker must not run it."""
-        with self.connect() as conn:
+    def mark_running(self, job_id: str) -> int | None:
+        """The attempt number this run owns, or None when the job is gone (deleted) or no longer
+        queued: the worker must not run it. Later writes of the run name their attempt, so a
+        stale run (one the server has since given up on) can never overwrite a newer one.
+        """
+        def claim(conn: sqlite3.Connection) -> int | None:
             cur = conn.execute(
                 "UPDATE jobs SET status = ?, progress = 0, stage = 'starting', attempts = attempts + 1,"
-                " updated_at = ? WHERE id = ? AND status = ?",
+                " updated_at = ? WHERE id = ? AND status = ? RETURNING attempts",
                 (RUNNING, now(), job_id, QUEUED),
             )
-            return cur.rowcount > 0
+            row = cur.fetchone()
+            return int(row[0]) if row else None
 
-    def set_progress(self, job_id: str, progress: float, stage: str) -> bool:
-        """False when the job was deleted meanwhile (the worker then stops)."""
-        return self._update(job_id, "AND status = ?", (RUNNING,), progress=progress, stage=stage)
+        return self._retry(claim, patient=True)
 
-    def mark_done(self, job_id: str) -> bool:
-        return self._update(job_id, "AND status = ?", (RUNNING,), status=DONE, progress=1.0, stage="done")
+    def set_progress(self, job_id: str, progress: float, stage: str, attempt: int | None = None) -> bool:
+        """False when the job was deleted or taken over meanwhile (the worker then stops).
 
-    def mark_failed(self, job_id: str, code: str, message: str, hint: str = "", *, only_active: bool = True) -> bool:
+        Progress is advisory: while the database is locked the write is skipped, not waited for.
+        """
+        where, params = self._owned(attempt)
+        try:
+            return self._update(job_id, where, params, timeout_s=PROGRESS_TIMEOUT_S, progress=progress, stage=stage)
+        except DatabaseBusyError:
+            return True
+
+    def mark_done(self, job_id: str, attempt: int | None = None) -> bool:
+        where, params = self._owned(attempt)
+        return self._update(job_id, where, params, patient=True, status=DONE, progress=1.0, stage="done")
+
+    def mark_failed(self, job_id: str, code: str, message: str, hint: str = "", *, only_active: bool = True,
+                    attempt: int | None = None, patient: bool = False) -> bool:
         where, params = ("AND status IN (?, ?)", ACTIVE) if only_active else ("", ())
-        return self._update(job_id, where, params, status=FAILED, stage="failed",
-                            error_code=code, error_message=message, error_hint=hint)
+        if attempt is not None:
+            where, params = self._owned(attempt)
+        return self._update(job_id, where, params, patient=patient or attempt is not None, status=FAILED,
+                            stage="failed", error_code=code, error_message=message, error_hint=hint)
+
+    @staticmethod
+    def _owned(attempt: int | None) -> tuple[str, tuple]:
+        if attempt is None:
+            return "AND status = ?", (RUNNING,)
+        return "AND status = ? AND attempts = ?", (RUNNING, attempt)
 
     def delete(self, job_id: str) -> bool:
-        with self.connect() as conn:
-            return conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0
+        return self._retry(lambda conn: conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0)

@@ -7,6 +7,7 @@ here with python-multipart's incremental parser.
 
 from __future__ import annotations
 
+import errno
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from pathlib import Path
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
-from formcheck.service.errors import BadUploadError, UploadTooLargeError
+from formcheck.service.errors import BadUploadError, StorageFullError, UploadTooLargeError
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 1024
@@ -138,9 +139,15 @@ async def receive_upload(request: Request, dest: Path, max_bytes: int) -> Upload
             if sink["bad"]:
                 raise BadUploadError(sink["bad"], "Send one video as the `file` field, plus optional exercise and model.")
         parser.finalize()
+        if sink["fh"] is not None:
+            sink["fh"].flush()  # a full disk shows up here for the last buffered bytes
     except ClientDisconnect:
         raise
     except (BadUploadError, UploadTooLargeError):
+        raise
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFullError() from exc
         raise
     except Exception as exc:  # malformed multipart body
         raise BadUploadError(
@@ -149,7 +156,10 @@ async def receive_upload(request: Request, dest: Path, max_bytes: int) -> Upload
         ) from exc
     finally:
         if sink["fh"] is not None:
-            sink["fh"].close()
+            try:
+                sink["fh"].close()
+            except OSError:
+                pass  # already reported (flush above) or the request failed anyway; the folder is removed
     if sink["fh"] is None:
         raise BadUploadError("The upload has no `file` field.", "Send the video as the `file` field of the form.")
     return upload

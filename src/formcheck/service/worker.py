@@ -1,12 +1,14 @@
 """What runs inside an analysis process: one job from queued to done/failed, progress in the DB.
 
-Top-level functions only (they are pickled by name into `ProcessPoolExecutor` workers).
-Results are written to `results.partial/` and renamed to `results/` once complete, and the
-job is marked done after that: a half-written folder is never served.
+Top-level functions only (they run in the spawned analysis processes of `jobs`).
+Results are written to `results.partial.<attempt>/` and renamed to `results/` once complete,
+and the job is marked done after that: a half-written folder is never served. Every status
+write names the attempt (see `JobStore.mark_running`), so a stale run cannot overwrite a newer one.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import time
@@ -14,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from formcheck.errors import FormcheckError
-from formcheck.service.store import JobStore
+from formcheck.service.store import WORKER_TIMEOUT_S, JobStore
 
 log = logging.getLogger(__name__)
 
 RESULTS = "results"
 PARTIAL = "results.partial"
+# Out of space: the server's disk, not the clip, is the problem.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 # Share of the progress bar per pipeline stage (pose estimation dominates the run time).
 STAGE_SPAN = {"pose": (0.0, 0.75), "video": (0.75, 0.98)}
 
@@ -45,11 +49,12 @@ def run_job(
     from formcheck.config import Settings
     from formcheck.pipeline import analyze_video
 
-    store = JobStore(Path(db_path))
+    store = JobStore(Path(db_path), timeout_s=WORKER_TIMEOUT_S)
     folder = Path(job_dir)
-    if not store.mark_running(job_id):
+    attempt = store.mark_running(job_id)
+    if attempt is None:
         return "skipped"  # deleted, or already handled by another run
-    partial, final = folder / PARTIAL, folder / RESULTS
+    partial, final = folder / f"{PARTIAL}.{attempt}", folder / RESULTS
     last = {"t": 0.0}
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -59,35 +64,52 @@ def run_job(
         last["t"] = now
         lo, hi = STAGE_SPAN.get(stage, (0.0, 0.98))
         value = lo + (hi - lo) * min(1.0, done / max(1, total))
-        if not store.set_progress(job_id, round(value, 4), stage):
+        if not store.set_progress(job_id, round(value, 4), stage, attempt):
             raise JobCancelled(job_id)
 
-    try:
+    def fail(code: str, message: str, hint: str) -> str:
         shutil.rmtree(partial, ignore_errors=True)
+        store.mark_failed(job_id, code, message, hint, attempt=attempt)
+        return "failed"
+
+    try:
+        for old in folder.glob(f"{PARTIAL}*"):  # left by a run that was killed
+            shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
         settings = Settings.model_validate(pipeline_settings)
         analyze_video(folder / input_name, partial, settings, exercise=exercise, progress=progress)
         partial.rename(final)
-        if store.mark_done(job_id):
+        if store.mark_done(job_id, attempt):
             return "done"
         raise JobCancelled(job_id)
     except JobCancelled:
-        shutil.rmtree(folder, ignore_errors=True)
+        if store.get(job_id) is None:  # deleted: leave nothing behind
+            shutil.rmtree(folder, ignore_errors=True)
+        else:  # taken over by a newer run: leave its files alone
+            shutil.rmtree(partial, ignore_errors=True)
         return "cancelled"
     except FormcheckError as exc:
-        shutil.rmtree(partial, ignore_errors=True)
-        store.mark_failed(job_id, exc.code, exc.message, exc.hint)
-        return "failed"
-    except Exception as exc:  # noqa: BLE001 - a job's crash must not take the worker down
-        log.exception("analysis %s failed", job_id)
-        shutil.rmtree(partial, ignore_errors=True)
-        store.mark_failed(
-            job_id,
-            "internal_error",
-            f"The analysis stopped on an unexpected error ({exc.__class__.__name__}: {exc}).",
-            "Try again; if it fails again, report it with the clip.",
+        return fail(exc.code, exc.message, exc.hint)
+    except OSError as exc:
+        if exc.errno not in DISK_FULL:
+            return _internal_error(job_id, exc, fail)
+        log.error("analysis %s: disk full: %s", job_id, exc)
+        return fail(
+            "disk_full",
+            "The server ran out of disk space while writing the results; nothing was kept.",
+            "Try again later; if it persists, tell the operator (the data folder's disk is full).",
         )
-        return "failed"
+    except Exception as exc:  # noqa: BLE001 - a job's crash must not take the worker down
+        return _internal_error(job_id, exc, fail)
     finally:
         if store.get(job_id) is None:  # deleted while we ran: leave nothing behind
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _internal_error(job_id: str, exc: Exception, fail: Any) -> str:
+    log.exception("analysis %s failed", job_id)
+    return fail(
+        "internal_error",
+        f"The analysis stopped on an unexpected error ({exc.__class__.__name__}: {exc}).",
+        "Try again; if it fails again, report it with the clip.",
+    )

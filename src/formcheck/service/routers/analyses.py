@@ -12,17 +12,18 @@ from starlette.concurrency import run_in_threadpool
 from formcheck.errors import FormcheckError
 from formcheck.movements import exercises as ex_registry
 from formcheck.service.deps import DoneJobDep, JobDep, ManagerDep, SettingsDep, StoreDep, load_analysis
-from formcheck.service.errors import InvalidParameterError, NotFoundError
+from formcheck.service.errors import InvalidParameterError, NotFoundError, QueueFullError, StorageFullError
 from formcheck.service.models import AnalysisCreated, AnalysisJob, ErrorBody, Links
 from formcheck.service.report import render_report
 from formcheck.service.store import DONE, FAILED, Job, new_job_id
 from formcheck.service.upload import receive_upload, safe_suffix
-from formcheck.service.worker import results_dir
+from formcheck.service.worker import DISK_FULL, results_dir
 from formcheck.sources import probe
 
 PREFIX = "/api/v1/analyses"
 MODELS = ("lite", "full", "heavy")
-ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 409, 413, 415, 422)}
+ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 409, 413, 415, 422, 503)}
+UPLOAD_ERRORS = {**ERRORS, **{status: {"model": ErrorBody} for status in (429, 507)}}
 
 router = APIRouter(prefix=PREFIX, tags=["analyses"])
 
@@ -90,13 +91,27 @@ def _job_body(request: Request, manager, job: Job) -> AnalysisJob:
     )
 
 
-@router.post("", status_code=202, response_model=AnalysisCreated, responses=ERRORS, openapi_extra=UPLOAD_BODY,
+@router.post("", status_code=202, response_model=AnalysisCreated, responses=UPLOAD_ERRORS, openapi_extra=UPLOAD_BODY,
              summary="Upload a clip; the analysis runs in the background")
 async def create_analysis(request: Request, response: Response, settings: SettingsDep, store: StoreDep,
                           manager: ManagerDep) -> AnalysisCreated:
+    # Admission control before a byte of the body is read: a full queue answers 429 at once.
+    if not await run_in_threadpool(manager.try_admit):
+        raise QueueFullError(settings.max_queued, settings.retry_after_s)
+    try:
+        return await _receive_and_queue(request, response, settings, store, manager)
+    finally:
+        manager.release()
+
+
+async def _receive_and_queue(request: Request, response: Response, settings: SettingsDep, store: StoreDep,
+                             manager: ManagerDep) -> AnalysisCreated:
     job_id = new_job_id()
     folder = manager.job_dir(job_id)
-    folder.mkdir(parents=True)
+    try:
+        folder.mkdir(parents=True)
+    except OSError as exc:
+        raise StorageFullError() if exc.errno in DISK_FULL else exc
     try:
         upload = await receive_upload(request, folder / "upload.part", settings.max_upload_bytes)
         exercise = _check_exercise(upload.fields.get("exercise", "auto"))
@@ -110,7 +125,8 @@ async def create_analysis(request: Request, response: Response, settings: Settin
         except FormcheckError as exc:  # decoding decides, not the name; say it with the user's file name
             exc.message = exc.message.replace(str(source), upload.file_name).replace(input_name, upload.file_name)
             raise
-        job = store.create(job_id, exercise=exercise, model=model, input_name=input_name, file_name=upload.file_name)
+        job = await run_in_threadpool(lambda: store.create(job_id, exercise=exercise, model=model,
+                                                           input_name=input_name, file_name=upload.file_name))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
