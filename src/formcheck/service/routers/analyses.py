@@ -95,17 +95,26 @@ def _job_body(request: Request, manager, job: Job) -> AnalysisJob:
              summary="Upload a clip; the analysis runs in the background")
 async def create_analysis(request: Request, response: Response, settings: SettingsDep, store: StoreDep,
                           manager: ManagerDep) -> AnalysisCreated:
+    created = await accept_upload(request, settings, store, manager)
+    response.headers["Location"] = created.location
+    return created
+
+
+async def accept_upload(request: Request, settings: SettingsDep, store: StoreDep, manager: ManagerDep,
+                        *, exercise: str | None = None) -> AnalysisCreated:
+    """Admission, streamed upload, decode check, queue. Shared with the clinic's clip upload,
+    which fixes `exercise` itself (the form's `exercise` field is then ignored)."""
     # Admission control before a byte of the body is read: a full queue answers 429 at once.
     if not await run_in_threadpool(manager.try_admit):
         raise QueueFullError(settings.max_queued, settings.retry_after_s)
     try:
-        return await _receive_and_queue(request, response, settings, store, manager)
+        return await _receive_and_queue(request, settings, store, manager, exercise)
     finally:
         manager.release()
 
 
-async def _receive_and_queue(request: Request, response: Response, settings: SettingsDep, store: StoreDep,
-                             manager: ManagerDep) -> AnalysisCreated:
+async def _receive_and_queue(request: Request, settings: SettingsDep, store: StoreDep,
+                             manager: ManagerDep, exercise: str | None) -> AnalysisCreated:
     job_id = new_job_id()
     folder = manager.job_dir(job_id)
     try:
@@ -114,7 +123,7 @@ async def _receive_and_queue(request: Request, response: Response, settings: Set
         raise StorageFullError() if exc.errno in DISK_FULL else exc
     try:
         upload = await receive_upload(request, folder / "upload.part", settings.max_upload_bytes)
-        exercise = _check_exercise(upload.fields.get("exercise", "auto"))
+        exercise = _check_exercise(exercise or upload.fields.get("exercise", "auto"))
         model = _check_model(upload.fields.get("model"), settings.model)
         input_name = "input" + safe_suffix(upload.file_name)
         source = folder / input_name
@@ -131,9 +140,7 @@ async def _receive_and_queue(request: Request, response: Response, settings: Set
         shutil.rmtree(folder, ignore_errors=True)
         raise
     manager.submit(job)
-    location = _base(request, job_id)
-    response.headers["Location"] = location
-    return AnalysisCreated(id=job_id, status=job.status, location=location)
+    return AnalysisCreated(id=job_id, status=job.status, location=_base(request, job_id))
 
 
 @router.get("/{job_id}", response_model=AnalysisJob, responses=ERRORS,
