@@ -5,11 +5,16 @@ SAMPLE ?= samples/lunge_synthetic_side.mp4
 
 .PHONY: install system-deps demo test bench models clean
 
-# Debian's Mesa EGL for the synthetic lab's headless renderer (moderngl); installed once, as root.
+# Debian's Mesa EGL for the synthetic lab's headless renderer (moderngl), and Debian's chromium
+# for the browser tests (driven by Python Playwright; no browser download); installed once, as root.
 system-deps:
 	@if ! ldconfig -p | grep -q libEGL_mesa; then \
 		echo "Installing Mesa EGL (libegl1 libegl-mesa0 libgl1-mesa-dri) for the headless renderer"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libegl1 libegl-mesa0 libgl1-mesa-dri >/dev/null; \
+	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 $(VENV)/.installed: pyproject.toml | system-deps
