@@ -298,31 +298,40 @@ class MovementContext:
     def _foot_point(self, side: str, get) -> np.ndarray:
         return np.nanmean(np.stack([get(side, j) for j in ("ankle", "heel", "foot_index")]), axis=0)
 
-    def foot_offset(self, moving: str, stance: str, moving_joint: str | None = None) -> dict[str, np.ndarray]:
-        return self._memo(("foot_offset", moving, stance, moving_joint),
-                          lambda: self._foot_offset(moving, stance, moving_joint))
+    def foot_offset(self, moving: str, stance: str, moving_joint: str | None = None,
+                    stance_joint: str | None = None) -> dict[str, np.ndarray]:
+        return self._memo(("foot_offset", moving, stance, moving_joint, stance_joint),
+                          lambda: self._foot_offset(moving, stance, moving_joint, stance_joint))
 
-    def _foot_offset(self, moving: str, stance: str, moving_joint: str | None) -> dict[str, np.ndarray]:
-        """Displacement of one foot from the other, in leg lengths.
+    def _foot_offset(self, moving: str, stance: str, moving_joint: str | None,
+                     stance_joint: str | None) -> dict[str, np.ndarray]:
+        """Displacement of one foot (its centre, or `moving_joint`) from the other (its centre, or
+        `stance_joint`), in leg lengths.
 
         anterior (+ in front of the subject), lateral (+ toward the subject's left), total.
-        In a side view anterior comes from the image (x * facing); the lateral component
-        and all components in other views come from MediaPipe world landmarks.
+        In a side view anterior and total are in the image plane only (x * facing): the lateral
+        component is depth there, and MediaPipe's depth guess would inflate the distance; it is
+        still returned (from world landmarks) to tell reach directions apart. In other views the
+        components come from MediaPipe world landmarks (frontal: lateral from the image).
         """
         lat_h, ant = self.body_axes_world
-        mw = self.world(moving, moving_joint) if moving_joint else self.foot_point_world(moving)
-        mi = self.xy(moving, moving_joint) if moving_joint else self.foot_point_xy(moving)
-        dw = mw - self.foot_point_world(stance)
+
+        def point(side, joint, get, centre):
+            return get(side, joint) if joint else centre(side)
+
+        mw = point(moving, moving_joint, self.world, self.foot_point_world)
+        mi = point(moving, moving_joint, self.xy, self.foot_point_xy)
+        dw = mw - point(stance, stance_joint, self.world, self.foot_point_world)
         lw = self.leg_length_world["mean"]
         with np.errstate(invalid="ignore"):
             a_w = np.sum(dw * ant, axis=1) / lw
             l_w = np.sum(dw * lat_h, axis=1) / lw
             tot_w = np.linalg.norm(dw[:, [0, 2]], axis=1) / lw
-        di = mi - self.foot_point_xy(stance)
+        di = mi - point(stance, stance_joint, self.xy, self.foot_point_xy)
         lp = self.leg_length_px["ref"]
         if self.view.view == "sagittal" and self.facing_sign != 0:
             a = self.facing_sign * di[:, 0] / lp
-            tot = np.sqrt(a ** 2 + np.nan_to_num(l_w) ** 2)
+            tot = np.abs(a)
         elif self.view.view == "frontal":
             a = a_w
             tot = np.sqrt((di[:, 0] / lp) ** 2 + np.nan_to_num(a_w) ** 2)

@@ -10,7 +10,7 @@ import numpy as np
 
 from formcheck.movements.context import MovementContext, other
 from formcheck.movements.segment import Segment
-from formcheck.movements.signals import at, clean, fill_gaps, nanmax, nanmin, nanpct
+from formcheck.movements.signals import at, clean, nanmax, nanmin, nanpct
 
 
 def window(seg: Segment, a: int | None = None, b: int | None = None) -> slice:
@@ -31,28 +31,37 @@ def tempo(ctx: MovementContext, seg: Segment, names=("descent_s", "pause_s", "as
     }
 
 
-def foot_pitch(ctx: MovementContext, side: str) -> np.ndarray:
-    """Foot pitch in degrees, + when the heel is higher than the toe, from the image. Only a side
-    view shows the foot in the image plane; other views give NaN (world-landmark foot pitch was
-    too noisy on real clips to flag on)."""
-    if ctx.measure_source("heel_lift") is None:
-        return np.full(len(ctx.t), np.nan)
-    d = ctx.xy(side, "foot_index") - ctx.xy(side, "heel")
-    pitch = np.degrees(np.arctan2(d[:, 1], np.abs(d[:, 0])))        # image y is down
-    return fill_gaps(ctx.t, pitch, ctx.max_gap_s)
+# Heel-to-ball (metatarsal heads) distance as a fraction of heel-to-toe-tip length: the heel
+# pivots about the ball when it lifts (foot anthropometry: the first metatarsal head lies at
+# ~70-75 % of foot length from the heel).
+HEEL_TO_BALL = 0.73
+SAME_SURFACE_LEG = 0.06   # toe within this many leg lengths of its loaded height: same support
 
 
 def heel_rise(ctx: MovementContext, side: str, seg: Segment, a: int | None = None, b: int | None = None) -> float:
-    """Heel lift in degrees: foot pitch (heel up relative to the toe) in the loaded part of the rep
-    (frames a..b, default the bottom plateau; median, so a single jittery frame does not count)
-    minus the foot's flat pitch (20th percentile over the clip: the foot flat on the floor).
-    An angle, so it does not depend on the foot's size in the image; measured against the flat
-    foot rather than the rep start, so a foot stepping forward during the rep is not a heel lift."""
-    h = foot_pitch(ctx, side)
-    flat = nanpct(h, 20)
+    """Heel lift in degrees: how far the heel rose above its own flat position, as the angle of a
+    foot pivoting on the ball (asin(rise / heel-to-ball length)); side view only (NaN otherwise).
+
+    The heel's image height, not the heel-to-toe pitch: MediaPipe's toe point slides down and
+    forward while a flat foot dorsiflexes (14-18 deg of "pitch" on rendered flat feet), the heel
+    point does not. Frames a..b (default the bottom plateau; median, so one jittery frame does
+    not count) are compared with the lowest the heel gets (80th percentile of image y) in the
+    frames where the toe is on the same support (within SAME_SURFACE_LEG of its height in the
+    window), so a foot standing on a box or stepping is compared with itself on that surface."""
+    if ctx.measure_source("heel_lift") is None:
+        return float("nan")
+    heel, toe = ctx.xy(side, "heel"), ctx.xy(side, "foot_index")
     lo = seg.plateau_start if a is None else a
     hi = seg.plateau_end if b is None else b
-    return nanpct(h[lo:hi + 1], 50) - flat
+    toe_w = nanpct(toe[lo:hi + 1, 1], 50)
+    with np.errstate(invalid="ignore"):
+        same = np.abs(toe[:, 1] - toe_w) <= SAME_SURFACE_LEG * ctx.leg_length_px["ref"]
+        foot_len = nanpct(np.linalg.norm(toe - heel, axis=1), 90)
+    base = nanpct(heel[same, 1], 80)
+    rise = base - nanpct(heel[lo:hi + 1, 1], 50)               # image y is down
+    if not (np.isfinite(rise) and foot_len > 0):
+        return float("nan")
+    return float(np.degrees(np.arcsin(np.clip(rise / (HEEL_TO_BALL * foot_len), -1.0, 1.0))))
 
 
 def loaded_leg_metrics(ctx: MovementContext, side: str, seg: Segment, bottom: int,

@@ -3,9 +3,12 @@ anterior, posteromedial or posterolateral, touches lightly and returns.
 
 Driver: distance between the feet (leg lengths). Events: reach_start, max_reach,
 reach_hold_start, return_start, end. Side = the STANCE leg (as the test is scored).
-Reach = distance from the stance-foot centre to the reaching toe at maximal reach,
-normalised to the subject's own leg length (hip joint centre to ankle, thigh + shank);
-in cm when the leg length (ASIS to medial malleolus, as in the protocol) is given.
+Reach, as the protocol reads it (the stance toe on the centre of the grid, the reach read at
+the most distal point the reaching foot touches along the grid line): stance toe tip to
+reaching toe tip, projected on the direction's grid line (anterior; 135 deg from it for the
+posterior directions), at maximal reach, normalised to the subject's own leg length (hip
+joint centre to ankle, thigh + shank); in cm when the leg length (ASIS to medial malleolus,
+as in the protocol) is given.
 """
 
 from __future__ import annotations
@@ -19,6 +22,29 @@ from formcheck.movements.segment import Segment, SegmentParams
 from formcheck.movements.signals import at, clean, nanmax, nanmin, nanpct
 
 FOOT_DOWN = 0.03   # foot height (leg lengths) below which a foot is on the floor
+# grid line of each direction: angle from anterior, + toward the reaching leg's side
+DIRECTION_DEG = {"anterior": 0.0, "posteromedial": 135.0, "posterolateral": -135.0}
+
+
+def reach_along_line(ctx: MovementContext, stance: str, direction: str, rest: slice) -> np.ndarray:
+    """(T,) stance toe tip -> reaching toe tip along the direction's grid line, leg lengths.
+
+    The stance toe is where it stood before the trial (`rest` frames), taken relative to the
+    stance-foot centre: the stance foot does not move in a valid trial, and MediaPipe pulls the
+    toe point of a loaded, dorsiflexed foot ~8 px back (640x360 renders), which would add ~4 %
+    of leg length to every reach. Side view: in-plane only (the image's anterior component; a
+    posterior reach is assumed to follow its 135 deg line, so the in-plane part is divided by
+    cos 45 deg). Other views: anterior and lateral components (world landmarks; frontal:
+    lateral from the image)."""
+    reach = other(stance)
+    to_reach = ctx.foot_offset(reach, stance, moving_joint="foot_index")
+    stance_toe = ctx.foot_offset(stance, stance, moving_joint="foot_index")
+    comp = {k: to_reach[k] - nanpct(stance_toe[k][rest], 50, 0.0) for k in ("anterior", "lateral")}
+    ang = np.radians(DIRECTION_DEG.get(direction, 0.0))
+    if ctx.view.view == "sagittal" and ctx.facing_sign != 0:
+        return comp["anterior"] / np.cos(ang)
+    toward_reach_side = 1.0 if reach == "left" else -1.0      # lateral is + toward the left
+    return comp["anterior"] * np.cos(ang) + np.nan_to_num(comp["lateral"]) * toward_reach_side * np.sin(ang)
 
 
 class Exercise(BaseExercise):
@@ -35,8 +61,15 @@ class Exercise(BaseExercise):
             rest_a, rest_l = nanpct(a, 50, 0.0), nanpct(lat, 50, 0.0)
             return np.sqrt((a - rest_a) ** 2 + (np.nan_to_num(lat, nan=rest_l) - rest_l) ** 2)
 
-        # image-based where the view allows, world-based otherwise; the larger of the two so a
-        # reach toward/away from a side camera (posteromedial seen from the side) still counts
+        if ctx.view.view == "sagittal" and ctx.facing_sign != 0:
+            # in-plane only: every direction has an anterior component (cos 135 deg = -0.71),
+            # and MediaPipe's depth guess between the feet adds phantom trials
+            # (the far foot is hidden while the feet are together: rest = the smallest offsets)
+            a = off["anterior"]
+            with np.errstate(invalid="ignore"):
+                near = np.abs(a) <= nanpct(np.abs(a), 20)
+            return np.abs(a - nanpct(a[near], 50, 0.0))
+        # image-based where the view allows, world-based otherwise; the larger of the two
         return np.fmax(excursion(off["anterior"], off["lateral"]),
                        excursion(off["anterior_world"], off["lateral_world"]))
 
@@ -53,7 +86,6 @@ class Exercise(BaseExercise):
         reach = other(stance)
         offs = ctx.foot_offset(reach, stance, moving_joint="foot_index")
         sl = window(seg)
-        tot = offs["total"][sl]
         i = seg.peak                                      # largest excursion of the reach foot
         # direction from the reach foot's displacement since the start of the trial
         a = at(offs["anterior"], i, 1) - at(offs["anterior"], seg.start, 1)
@@ -67,9 +99,11 @@ class Exercise(BaseExercise):
             direction = "anterior"
         else:
             direction = "posteromedial" if np.nan_to_num(medial) >= 0 else "posterolateral"
-        m: dict = {"reach_pct_leg": clean(100 * at(offs["total"], i, 1)),
+        dt = float(np.median(np.diff(ctx.t))) if len(ctx.t) > 1 else 0.033
+        along = reach_along_line(ctx, stance, direction, slice(max(seg.start - int(0.5 / dt), 0), seg.start + 1))
+        m: dict = {"reach_pct_leg": clean(100 * at(along, i, 2)),
                    "reach_anterior_pct_leg": clean(100 * a), "reach_medial_pct_leg": clean(100 * medial),
-                   "reach_method": "image (in-plane)" if ctx.view.view == "sagittal" and direction == "anterior"
+                   "reach_method": "image (in-plane)" if ctx.view.view == "sagittal"
                    else "image + world landmarks"}
         full = loaded_leg_metrics(ctx, stance, seg, i)
         # stance-leg angles AT maximal reach (Pinheiro 2020), plus the trial peaks
@@ -85,14 +119,13 @@ class Exercise(BaseExercise):
         # raw evidence for trial validity (judged in rules.py against thresholds.toml)
         m["stance_heel_lift_deg"] = clean(heel_rise(ctx, stance, seg, max(i - 2, seg.start), min(i + 2, seg.end)))
         down = ctx.foot_height(reach)[sl] < FOOT_DOWN
-        far = tot >= 0.9 * nanmax(tot)
+        far = along[sl] >= 0.9 * nanmax(along[sl])
         both = down & far
         longest, run, run_end = 0, 0, 0
         for j, v in enumerate(both):
             run = run + 1 if v else 0
             if run > longest:
                 longest, run_end = run, j
-        dt = float(np.median(np.diff(ctx.t))) if len(ctx.t) > 1 else 0.033
         m["reach_foot_down_s"] = clean(longest * dt, 2)
         # weight shifting onto the reach foot: the stance knee straightens while it is down
         unload = float("nan")
@@ -104,12 +137,23 @@ class Exercise(BaseExercise):
         p = ctx.foot_point_xy(stance)
         shift = np.linalg.norm(p[sl] - p[seg.start], axis=1) / ctx.leg_length_px["ref"]
         m["stance_foot_shift_leg"] = clean(nanmax(shift), 3)
-        end_gap = at(ctx.foot_offset("left", "right")["total"], seg.end, 1)
-        m["returned"] = bool(np.isfinite(end_gap) and end_gap <= nanpct(ctx.foot_offset("left", "right")["total"], 10) + 0.2)
+        m["returned"] = self.returned(ctx, seg, reach, dt)
         m["return_s"] = clean(ctx.t[seg.end] - ctx.t[seg.plateau_end], 2)
         m["reach_out_s"] = clean(ctx.t[seg.plateau_start] - ctx.t[seg.start], 2)
         return RepResult(side=stance, direction=direction, events=seg.events(ctx.t, self.event_names),
                          metrics=m, bottom=i)
+
+    @staticmethod
+    def returned(ctx: MovementContext, seg: Segment, reach: str, dt: float) -> bool:
+        """The reaching foot is back beside the stance foot at the end of the trial (from 0.2 s
+        before the end to 0.5 s after it). In a side view the far foot is hidden behind the near
+        one exactly when the feet are together, so an unseen reach foot there counts as back."""
+        gap = ctx.foot_offset("left", "right")["total"]
+        lo, hi = max(seg.end - int(0.2 / dt), 0), min(seg.end + int(0.5 / dt) + 1, len(gap))
+        if nanmin(gap[lo:hi]) <= nanpct(gap, 10) + 0.2:
+            return True
+        toe = ctx.xy(reach, "foot_index")[lo:hi, 0]
+        return ctx.view.view == "sagittal" and bool(np.isnan(toe).any())
 
     def depth_metric(self) -> str:
         return "reach_pct_leg"
