@@ -18,7 +18,7 @@ from formcheck.movements.report import Flag, MetricValue
 TestKind = Literal["sebt", "lunge", "step_up"]
 TestStatus = Literal["no_clip", "queued", "running", "done", "failed"]
 # The service's exercise for each test kind (mSEBT: the direction the clinician filmed).
-EXERCISE = {"lunge": "forward_lunge", "step_up": "step_up"}
+EXERCISE = {"lunge": "lunge", "step_up": "step_up"}  # "lunge": any lunge variant, recognised
 TRIALS_PER_DIRECTION = 3
 
 
@@ -30,6 +30,8 @@ def exercise_for(kind: str, direction: str | None) -> str:
 class Credentials(BaseModel):
     email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
     password: str = Field(min_length=10, max_length=256, description="At least 10 characters.")
+    session: Literal["bearer", "cookie"] = Field(
+        "bearer", description="bearer: the token is in the answer (API clients); cookie: an HttpOnly cookie (browser pages).")
 
     @field_validator("email")
     @classmethod
@@ -49,7 +51,8 @@ class Clinician(BaseModel):
 
 
 class TokenOut(BaseModel):
-    token: str = Field(description="Bearer token: send as `Authorization: Bearer <token>`. Shown once.")
+    token: str | None = Field(None, description="Bearer token: send as `Authorization: Bearer <token>`. Shown once; "
+                                                 "None for a cookie session (the browser keeps it).")
     token_type: Literal["bearer"] = "bearer"
     expires_at: dt.datetime
     clinician: Clinician

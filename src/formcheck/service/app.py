@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from formcheck import __version__
 from formcheck.errors import FormcheckError
 from formcheck.service.jobs import JobManager
-from formcheck.service.routers import analyses, health, web
+from formcheck.clinic.service import ClinicService, purge_periodically
+from formcheck.clinic.settings import ClinicSettings
+from formcheck.service.routers import analyses, clinic as clinic_routes, clinic_auth, clinic_share, health, web
 from formcheck.service.settings import ServiceSettings
 from formcheck.service.store import JobStore
 
@@ -26,19 +29,23 @@ def _error(status: int, code: str, message: str, hint: str = "", headers: dict |
     return JSONResponse({"code": code, "message": message, "hint": hint}, status_code=status, headers=headers)
 
 
-def create_app(settings: ServiceSettings | None = None) -> FastAPI:
+def create_app(settings: ServiceSettings | None = None, clinic_settings: ClinicSettings | None = None) -> FastAPI:
     settings = settings or ServiceSettings()
     store = JobStore(settings.db_path, timeout_s=settings.db_timeout_s)
     manager = JobManager(settings, store)
+    clinic = ClinicService(settings, clinic_settings or ClinicSettings(), store, manager)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store.init()
         manager.start()  # re-queues or fails the jobs a previous process left unfinished
+        clinic.start()  # clinic tables (migrations), then the privacy purge
+        purge = asyncio.create_task(purge_periodically(clinic))
         log.info("formcheck service: data in %s, %d analysis worker(s)", settings.data_dir, settings.workers)
         try:
             yield
         finally:
+            purge.cancel()
             manager.shutdown()
 
     app = FastAPI(
@@ -48,6 +55,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings, app.state.store, app.state.manager = settings, store, manager
+    app.state.clinic = clinic
 
     @app.exception_handler(FormcheckError)
     async def formcheck_error(request: Request, exc: FormcheckError) -> JSONResponse:
@@ -67,6 +75,9 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(analyses.router)
     app.include_router(analyses.exercises_router)
+    app.include_router(clinic_auth.router)
+    app.include_router(clinic_routes.router)
+    app.include_router(clinic_share.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")
     return app

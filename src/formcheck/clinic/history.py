@@ -1,0 +1,152 @@
+"""Each metric across an athlete's screenings, with a flag when a change exceeds the metric's
+minimal detectable change (MDC, from `movements/thresholds.toml` with its source).
+
+Pure: screenings' metric values in, `MetricHistory` out; `history_png` draws them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from formcheck.clinic.models import HistoryPoint, MetricHistory, ScreeningResult
+from formcheck.clinic.scoring import DIRECTIONS, LEGS
+from formcheck.movements.thresholds import Thresholds, load_thresholds
+
+REACH_MDC = "sebt_reach_mdc_pct_limb"
+FPPA_MDC = "knee_fppa_mdc_deg"
+# Per-rep metrics of lunges and step-ups followed over time: (metric, label, unit, MDC entry).
+MOVEMENT_METRICS = (
+    ("peak_knee_fppa_deg", "knee FPPA (valgus)", "deg", FPPA_MDC),
+    ("peak_knee_flexion_deg", "peak knee flexion", "deg", None),
+    ("peak_hip_flexion_deg", "peak hip flexion", "deg", None),
+    ("hip_knee_ratio", "hip/knee flexion ratio", "ratio", None),
+    ("peak_trunk_lean_deg", "peak trunk lean", "deg", None),
+)
+KIND_LABEL = {"lunge": "Lunge", "step_up": "Step-up"}
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    key: str
+    label: str
+    unit: str
+    mdc_entry: str | None
+
+
+def screening_metrics(result: ScreeningResult) -> dict[str, float]:
+    """Flat metric values of one screening (only those it has)."""
+    out: dict[str, float] = {}
+    if result.sebt is not None:
+        for leg in LEGS:
+            ls = result.sebt.legs[leg]
+            if ls.composite_pct is not None:
+                out[f"sebt_composite_{leg}"] = ls.composite_pct
+            for d in DIRECTIONS:
+                v = ls.directions[d].reach_pct_limb
+                if v is not None:
+                    out[f"sebt_{d}_{leg}"] = v
+        if result.sebt.anterior_diff_cm is not None:
+            out["sebt_anterior_diff_cm"] = result.sebt.anterior_diff_cm
+    for tr in result.tests:
+        kind = tr.test.kind
+        if kind not in KIND_LABEL:
+            continue
+        for metric, *_ in MOVEMENT_METRICS:
+            for side in ("left", "right"):
+                vals = [r[metric] for r in tr.rep_metrics
+                        if r.get("side") == side and r.get("complete", True) and _number(r.get(metric))]
+                if vals:
+                    out[f"{kind}_{metric}_{side}"] = round(sum(vals) / len(vals), 2)
+    return out
+
+
+def metric_specs() -> list[MetricSpec]:
+    specs = [MetricSpec(f"sebt_composite_{leg}", f"mSEBT composite, {leg} stance", "pct_limb", REACH_MDC) for leg in LEGS]
+    specs += [MetricSpec(f"sebt_{d}_{leg}", f"mSEBT {d}, {leg} stance", "pct_limb", REACH_MDC)
+              for d in DIRECTIONS for leg in LEGS]
+    specs.append(MetricSpec("sebt_anterior_diff_cm", "mSEBT anterior left/right difference", "cm", None))
+    specs += [MetricSpec(f"{kind}_{metric}_{side}", f"{KIND_LABEL[kind]} {label}, {side}", unit, mdc)
+              for kind in KIND_LABEL for metric, label, unit, mdc in MOVEMENT_METRICS for side in ("left", "right")]
+    return specs
+
+
+def build_history(athlete_id: str, screenings: Sequence[tuple[str, dt.date, dict[str, float]]],
+                  thresholds: Thresholds | None = None) -> list[MetricHistory]:
+    """screenings: (id, date, metrics) in any order. Metrics no screening has are left out."""
+    th = thresholds or load_thresholds()
+    ordered = sorted(screenings, key=lambda s: s[1])
+    out: list[MetricHistory] = []
+    for spec in metric_specs():
+        if not any(spec.key in m for _, _, m in ordered):
+            continue
+        entry = th.get(spec.mdc_entry) if spec.mdc_entry else None
+        mdc = entry.value if entry else None
+        points, flags, previous = [], [], None
+        for sid, date, metrics in ordered:
+            value = metrics.get(spec.key)
+            change = beyond = None
+            if value is not None and previous is not None:
+                change = round(value - previous[1], 2)
+                beyond = mdc is not None and abs(change) > mdc
+                if beyond:
+                    flags.append(
+                        f"{spec.label}: {previous[1]:g} → {value:g} {_unit(spec.unit)} from {previous[0]} to {date} "
+                        f"({change:+g}), more than the minimal detectable change of {mdc:g} {_unit(spec.unit)} "
+                        f"({entry.source}).")
+            points.append(HistoryPoint(screening_id=sid, date=date, value=value, change=change, beyond_mdc=bool(beyond)))
+            if value is not None:
+                previous = (date, value)
+        out.append(MetricHistory(metric=spec.key, label=spec.label, unit=spec.unit, mdc=mdc,
+                                 mdc_source=entry.source if entry else "", points=points, flags=flags))
+    return out
+
+
+def history_png(histories: Sequence[MetricHistory], title: str = "") -> bytes:
+    """One small panel per metric: values over dates, changes beyond the MDC in red."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.dates as mdates
+    import matplotlib.pyplot as plt
+
+    shown = [h for h in histories if any(p.value is not None for p in h.points)]
+    n = max(1, len(shown))
+    cols = 2 if n > 1 else 1
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 2.6 * rows), squeeze=False)
+    for ax, h in zip(axes.flat, shown):
+        pts = [p for p in h.points if p.value is not None]
+        ax.plot([p.date for p in pts], [p.value for p in pts], "-o", color="#1f77b4", ms=4)
+        big = [p for p in pts if p.beyond_mdc]
+        if big:
+            ax.plot([p.date for p in big], [p.value for p in big], "o", color="#d62728", ms=8,
+                    label=f"change > MDC ({h.mdc:g} {_unit(h.unit)})")
+            ax.legend(fontsize=7, loc="best")
+        ax.set_title(h.label, fontsize=9)
+        ax.set_ylabel(_unit(h.unit), fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(shown):]:
+        ax.axis("off")
+    if not shown:
+        axes.flat[0].text(0.5, 0.5, "No screening with results yet", ha="center", va="center")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _unit(unit: str) -> str:
+    return {"pct_limb": "% limb", "deg": "°"}.get(unit, unit)
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)

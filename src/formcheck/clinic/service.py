@@ -1,0 +1,449 @@
+"""The clinic's operations, between the thin routers and the stores.
+
+Every method takes the current clinician's id and answers "not found" for anything that is
+not theirs. Clips are analysed by the service's own machinery (`accept_upload` streams and
+checks the upload, `JobManager` runs it); a test only remembers its job id, which is never
+shown to clients (the clip and its results are served through the clinic's routes only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import shutil
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from formcheck.clinic import auth
+from formcheck.clinic.errors import ConflictError, GoneError, UnauthorizedError, not_found
+from formcheck.clinic.history import build_history, screening_metrics
+from formcheck.clinic.models import (
+    ApiKey,
+    ApiKeyCreated,
+    Athlete,
+    AthleteHistory,
+    AthleteIn,
+    AthletePatch,
+    Clinician,
+    ClipJob,
+    ManualTrial,
+    Registration,
+    Screening,
+    ScreeningIn,
+    ScreeningResult,
+    ScreeningTest,
+    ScreeningTestIn,
+    ScreeningTestResult,
+    ShareLink,
+    ShareLinkCreated,
+    TokenOut,
+)
+from formcheck.clinic.scoring import Trial, score_sebt
+from formcheck.clinic.settings import ClinicSettings
+from formcheck.clinic.store import ClinicStore, now
+from formcheck.schema import Analysis
+from formcheck.service.errors import NotReadyError
+from formcheck.service.jobs import JobManager
+from formcheck.service.settings import ServiceSettings
+from formcheck.service.store import DONE, FAILED, Job, JobStore
+from formcheck.service.worker import results_dir
+
+log = logging.getLogger(__name__)
+
+API = "/api/v1/clinic"
+
+
+def _dt(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value) if value else None
+
+
+class ClinicService:
+    def __init__(self, settings: ServiceSettings, clinic: ClinicSettings, jobs: JobStore, manager: JobManager) -> None:
+        self.settings, self.clinic_settings = settings, clinic
+        self.jobs, self.manager = jobs, manager
+        self.store = ClinicStore(settings.db_path, timeout_s=getattr(settings, "db_timeout_s", 10.0))
+
+    def start(self) -> None:
+        self.store.init()
+        self.purge()
+
+    # -- accounts --------------------------------------------------------------------------------
+    @staticmethod
+    def _clinician(row: dict[str, Any]) -> Clinician:
+        return Clinician(id=row["id"], email=row["email"], name=row["name"], created_at=row["created_at"])
+
+    def register(self, reg: Registration, kind: str) -> tuple[TokenOut, str]:
+        row = self.store.create_clinician(reg.email, reg.name.strip(), auth.hash_password(reg.password))
+        if row is None:
+            raise ConflictError("An account with this e-mail already exists.", "Log in instead.")
+        return self._new_session(row, kind)
+
+    def login(self, email: str, password: str, kind: str) -> tuple[TokenOut, str]:
+        row = self.store.clinician_by_email(email.strip().lower())
+        if not auth.verify_password(row["password_hash"] if row else None, password):
+            raise UnauthorizedError("Wrong e-mail or password.", "Check both and try again.")
+        assert row is not None
+        if auth.needs_rehash(row["password_hash"]):
+            self.store.set_password_hash(row["id"], auth.hash_password(password))
+        return self._new_session(row, kind)
+
+    def _new_session(self, row: dict[str, Any], kind: str) -> tuple[TokenOut, str]:
+        token = auth.new_token()
+        expires = now() + timedelta(hours=self.clinic_settings.session_hours)
+        self.store.add_session(auth.token_hash(token), row["id"], kind, expires)
+        return TokenOut(token=token, expires_at=expires, clinician=self._clinician(row)), token
+
+    def logout(self, token: str) -> None:
+        self.store.delete_session(auth.token_hash(token))
+
+    def authenticate(self, *, bearer: str | None = None, api_key: str | None = None,
+                     cookie: str | None = None) -> Clinician | None:
+        row = None
+        if bearer:
+            if bearer.startswith(auth.API_KEY_PREFIX):
+                row = self.store.api_key_clinician(auth.token_hash(bearer))
+            else:
+                row = self.store.session_clinician(auth.token_hash(bearer), "bearer")
+        elif api_key:
+            row = self.store.api_key_clinician(auth.token_hash(api_key))
+        elif cookie:
+            row = self.store.session_clinician(auth.token_hash(cookie), "cookie")
+        return self._clinician(row) if row else None
+
+    def create_api_key(self, cid: str, label: str) -> ApiKeyCreated:
+        key = auth.new_api_key()
+        row = self.store.add_api_key(cid, label.strip(), key[: len(auth.API_KEY_PREFIX) + 6], auth.token_hash(key))
+        return ApiKeyCreated(key=key, **_api_key(row).model_dump())
+
+    def api_keys(self, cid: str) -> list[ApiKey]:
+        return [_api_key(r) for r in self.store.api_keys(cid)]
+
+    def revoke_api_key(self, cid: str, key_id: str) -> None:
+        if not self.store.revoke_api_key(cid, key_id):
+            raise not_found("API key")
+
+    # -- athletes --------------------------------------------------------------------------------
+    def athletes(self, cid: str) -> list[Athlete]:
+        return [Athlete(**r) for r in self.store.athletes(cid)]
+
+    def athlete(self, cid: str, athlete_id: str) -> Athlete:
+        row = self.store.athlete(cid, athlete_id)
+        if row is None:
+            raise not_found("athlete")
+        return Athlete(**row)
+
+    def create_athlete(self, cid: str, body: AthleteIn) -> Athlete:
+        return Athlete(**self.store.create_athlete(cid, body.model_dump()))
+
+    def update_athlete(self, cid: str, athlete_id: str, patch: AthletePatch) -> Athlete:
+        current = self.athlete(cid, athlete_id)
+        merged = AthleteIn(**{**current.model_dump(), **patch.model_dump(exclude_unset=True)})  # re-validated
+        self.store.update_athlete(cid, athlete_id, merged.model_dump())
+        return self.athlete(cid, athlete_id)
+
+    def delete_athlete(self, cid: str, athlete_id: str) -> None:
+        """The athlete, their screenings, tests, share links, analyses and every file."""
+        self.athlete(cid, athlete_id)
+        for job_id in self.store.athlete_job_ids(cid, athlete_id):
+            self.manager.delete(job_id)
+        self.store.delete_athlete(cid, athlete_id)
+
+    # -- screenings ------------------------------------------------------------------------------
+    def create_screening(self, cid: str, athlete_id: str, body: ScreeningIn) -> Screening:
+        self.athlete(cid, athlete_id)
+        row = self.store.create_screening(cid, athlete_id, body.date.isoformat(), body.notes)
+        return self.screening(cid, row["id"])
+
+    def screenings(self, cid: str, athlete_id: str) -> list[Screening]:
+        self.athlete(cid, athlete_id)
+        return [self._screening(cid, r) for r in self.store.screenings(cid, athlete_id)]
+
+    def screening(self, cid: str, screening_id: str) -> Screening:
+        row = self.store.screening(cid, screening_id)
+        if row is None:
+            raise not_found("screening")
+        return self._screening(cid, row)
+
+    def _screening(self, cid: str, row: dict[str, Any]) -> Screening:
+        self.enforce_video_policy()
+        tests = [self._test(t) for t in self.store.tests(cid, row["id"])]
+        return Screening(id=row["id"], athlete_id=row["athlete_id"], date=row["date"], notes=row["notes"],
+                         created_at=row["created_at"], tests=tests)
+
+    def delete_screening(self, cid: str, screening_id: str) -> None:
+        self.screening(cid, screening_id)
+        for job_id in self.store.screening_job_ids(cid, screening_id):
+            self.manager.delete(job_id)
+        self.store.delete_screening(cid, screening_id)
+
+    # -- tests -----------------------------------------------------------------------------------
+    def add_test(self, cid: str, screening_id: str, body: ScreeningTestIn) -> ScreeningTest:
+        self.screening(cid, screening_id)
+        row = self.store.create_test(cid, screening_id, body.kind, body.leg, body.direction,
+                                     [t.model_dump() for t in body.manual_trials])
+        return self._test(row)
+
+    def test(self, cid: str, test_id: str) -> ScreeningTest:
+        return self._test(self._test_row(cid, test_id))
+
+    def _test_row(self, cid: str, test_id: str) -> dict[str, Any]:
+        row = self.store.test(cid, test_id)
+        if row is None:
+            raise not_found("test")
+        return row
+
+    def set_manual_trials(self, cid: str, test_id: str, trials: list[ManualTrial]) -> ScreeningTest:
+        row = self._test_row(cid, test_id)
+        if row["kind"] != "sebt":
+            raise ConflictError("Manual trials are for mSEBT tests only.", "Upload a clip for lunges and step-ups.")
+        self.store.set_manual_trials(cid, test_id, [t.model_dump() for t in trials])
+        return self.test(cid, test_id)
+
+    def delete_test(self, cid: str, test_id: str) -> None:
+        row = self._test_row(cid, test_id)
+        if row["job_id"]:
+            self.manager.delete(row["job_id"])
+        self.store.delete_test(cid, test_id)
+
+    def attach_clip(self, cid: str, test_id: str, job_id: str, file_name: str) -> ScreeningTest:
+        """Link a freshly queued analysis to the test; the previous clip and its results go."""
+        row = self.store.test(cid, test_id)
+        if row is None:  # the test was deleted during the upload
+            self.manager.delete(job_id)
+            raise not_found("test")
+        self.store.attach_job(cid, test_id, job_id, file_name)
+        if row["job_id"] and row["job_id"] != job_id:
+            self.manager.delete(row["job_id"])
+        return self.test(cid, test_id)
+
+    def _job(self, row: dict[str, Any]) -> Job | None:
+        return self.jobs.get(row["job_id"]) if row.get("job_id") else None
+
+    def _test(self, row: dict[str, Any]) -> ScreeningTest:
+        job = self._job(row)
+        clip = None
+        if job is not None:
+            error = ({"code": job.error_code or "failed", "message": job.error_message or "", "hint": job.error_hint or ""}
+                     if job.status == FAILED else None)
+            clip = ClipJob(status=job.status, progress=job.progress, stage=job.stage, error=error)
+        base = f"{API}/tests/{row['id']}"
+        links = {"self": base, "clip": f"{base}/clip"}
+        if job is not None and job.status == DONE:
+            links.update(analysis=f"{base}/analysis", angles_csv=f"{base}/angles.csv")
+            if not row["video_purged"]:
+                links["video"] = f"{base}/video"
+        return ScreeningTest(
+            id=row["id"], screening_id=row["screening_id"], kind=row["kind"], leg=row["leg"], direction=row["direction"],
+            status=job.status if job else "no_clip", file_name=row["file_name"] if job else "", job=clip,
+            manual_trials=[ManualTrial(**t) for t in row["manual_trials"]], created_at=row["created_at"], links=links)
+
+    def done_job(self, cid: str, test_id: str) -> tuple[dict[str, Any], Job]:
+        row = self._test_row(cid, test_id)
+        job = self._job(row)
+        if job is None:
+            raise not_found("clip for this test")
+        if job.status != DONE:
+            raise NotReadyError(f"The analysis of this clip is {job.status}.",
+                                "Poll the test until its status is done." if job.status != FAILED
+                                else "See the test's job.error; upload the clip again.")
+        return row, job
+
+    def analysis(self, cid: str, test_id: str) -> Analysis:
+        _, job = self.done_job(cid, test_id)
+        return self._analysis(job.id)
+
+    def _analysis(self, job_id: str) -> Analysis:
+        path = results_dir(self.manager.job_dir(job_id)) / "analysis.json"
+        return Analysis.model_validate(json.loads(path.read_text()))
+
+    def result_file(self, cid: str, test_id: str, role: str) -> Path:
+        """A result file of the test's analysis, by its role in analysis.json (`annotated_video`, `angles_csv`)."""
+        self.enforce_video_policy()
+        row, job = self.done_job(cid, test_id)
+        name = self._analysis(job.id).files.get(role)
+        path = results_dir(self.manager.job_dir(job.id)) / name if name else None
+        if role == "annotated_video" and (row["video_purged"] or path is None or not path.is_file()):
+            raise GoneError("This clinic keeps no video: the clip was deleted after its analysis.",
+                            "Landmarks, key frames and metrics are kept; see the report.")
+        if path is None or not path.is_file():
+            raise not_found(f"{role} file")
+        return path
+
+    # -- results ---------------------------------------------------------------------------------
+    def trials(self, row: dict[str, Any], analysis: Analysis | None) -> tuple[list[Trial], list[str]]:
+        """The mSEBT trials of one test: the analysed reps of the stance leg, and tape measurements."""
+        notes: list[str] = []
+        out = [Trial(leg=row["leg"], direction=row["direction"], trial=t["trial"], reach_cm=t["reach_cm"],
+                     cm_source="tape", valid=t["valid"], invalid_reasons=t["invalid_reasons"], test_id=row["id"])
+               for t in row["manual_trials"]]
+        if analysis is None or analysis.movement is None or out:
+            return out, notes  # tape measurements, when given, are what the clinician scored
+        reps = [r for r in analysis.movement.reps if r.side == row["leg"]]
+        if not reps and analysis.movement.reps:
+            notes.append(f"Test {row['id']}: no trial with the {row['leg']} leg standing was found in the clip "
+                         "(check which leg stood); its reaches were not scored.")
+        for n, rep in enumerate(reps, start=1):
+            m = rep.metrics
+            cm = _marker_cm(m)
+            out.append(Trial(
+                leg=row["leg"], direction=row["direction"], trial=n, reach_pct_limb=_num(m.get("reach_pct_leg")),
+                reach_cm=cm, cm_source="marker" if cm is not None else None,
+                valid=bool(m.get("valid", True)) and rep.complete,
+                invalid_reasons=[str(x) for x in (m.get("invalid_reasons") or [])] if isinstance(m.get("invalid_reasons"), list)
+                else ([str(m["invalid_reasons"])] if m.get("invalid_reasons") else []),
+                test_id=row["id"], rep_index=rep.index))
+        return out, notes
+
+    def result(self, cid: str, screening_id: str) -> ScreeningResult:
+        screening = self.screening(cid, screening_id)
+        athlete = self.athlete(cid, screening.athlete_id)
+        rows = {r["id"]: r for r in self.store.tests(cid, screening_id)}
+        trials: list[Trial] = []
+        results: list[ScreeningTestResult] = []
+        pending: list[str] = []
+        notes: list[str] = []
+        for test in screening.tests:
+            row = rows[test.id]
+            analysis = self._analysis(self._job(row).id) if test.status == DONE else None
+            if test.status in ("queued", "running"):
+                pending.append(test.id)
+            if test.kind == "sebt":
+                t, n = self.trials(row, analysis)
+                trials += t
+                notes += n
+            if analysis is not None:
+                results.append(_test_result(test, analysis))
+            else:
+                results.append(ScreeningTestResult(test=test))
+        has_sebt = any(t.kind == "sebt" for t in screening.tests)
+        sebt = score_sebt(trials, athlete.leg_length_cm) if has_sebt else None
+        if sebt is not None:
+            sebt.notes += notes
+        clinician = self.store.clinician(cid)
+        return ScreeningResult(athlete=athlete, screening=screening, sebt=sebt, trials=trials, tests=results,
+                               pending=pending, clinician_name=clinician["name"] if clinician else "")
+
+    def history(self, cid: str, athlete_id: str) -> AthleteHistory:
+        rows = []
+        for s in self.screenings(cid, athlete_id):
+            rows.append((s.id, s.date, screening_metrics(self.result(cid, s.id))))
+        return AthleteHistory(athlete_id=athlete_id, metrics=build_history(athlete_id, rows))
+
+    # -- share links -----------------------------------------------------------------------------
+    def create_share_link(self, cid: str, screening_id: str, days: float) -> ShareLinkCreated:
+        self.screening(cid, screening_id)
+        token = auth.new_token()
+        row = self.store.add_share_link(cid, screening_id, auth.token_hash(token), now() + timedelta(days=days))
+        return ShareLinkCreated(token=token, url=f"/share/{token}", **_share(row).model_dump())
+
+    def share_links(self, cid: str, screening_id: str) -> list[ShareLink]:
+        self.screening(cid, screening_id)
+        return [_share(r) for r in self.store.share_links(cid, screening_id)]
+
+    def revoke_share_link(self, cid: str, link_id: str) -> None:
+        if not self.store.revoke_share_link(cid, link_id):
+            raise not_found("share link")
+
+    def shared(self, token: str) -> tuple[str, str]:
+        """(clinician id, screening id) of a live share token; 404 unknown, 410 expired or revoked."""
+        row = self.store.share_link(auth.token_hash(token)) if token else None
+        if row is None:
+            raise not_found("shared report")
+        if row["revoked_at"]:
+            raise GoneError("This report link was withdrawn by the clinician.", "Ask your clinician for a new link.")
+        expires = _dt(row["expires_at"])
+        if expires is not None and expires <= now():
+            raise GoneError(f"This report link expired on {expires:%Y-%m-%d %H:%M} UTC.",
+                            "Ask your clinician for a new link.")
+        return row["clinician_id"], row["screening_id"]
+
+    # -- privacy -----------------------------------------------------------------------------------
+    def enforce_video_policy(self) -> int:
+        """Keep-no-video: delete the upload and the annotated video of every finished clip."""
+        if self.clinic_settings.keep_video:
+            return 0
+        purged = 0
+        for row in self.store.tests_with_video():
+            folder = self.manager.job_dir(row["job_id"])
+            _save_key_frames(folder)
+            for video in [*folder.glob("input.*"), results_dir(folder) / "annotated.mp4"]:
+                video.unlink(missing_ok=True)
+            self.store.mark_video_purged(row["id"])
+            purged += 1
+        return purged
+
+    def purge(self) -> dict[str, int]:
+        """Privacy housekeeping: no video if so set, screenings past the retention period, expired sessions."""
+        counts = {"videos": self.enforce_video_policy(), "screenings": 0,
+                  "sessions": self.store.purge_expired_sessions()}
+        days = self.clinic_settings.retention_days
+        if days:
+            for row in self.store.screenings_before(now() - timedelta(days=days)):
+                self.delete_screening(row["clinician_id"], row["id"])
+                counts["screenings"] += 1
+        if any(counts.values()):
+            log.info("clinic purge: %s", counts)
+        return counts
+
+
+def _save_key_frames(folder: Path) -> None:
+    """Key frames survive keep-no-video: the report module saves them before the video goes."""
+    try:
+        from formcheck.clinic import reports
+    except ImportError:
+        return
+    saver = getattr(reports, "save_key_frames", None)
+    if saver is not None and results_dir(folder).is_dir():
+        try:
+            saver(results_dir(folder))
+        except Exception:  # noqa: BLE001 - a missing key frame must not keep a video the clinic must not keep
+            log.exception("saving key frames of %s failed", folder.name)
+
+
+def _api_key(row: dict[str, Any]) -> ApiKey:
+    return ApiKey(id=row["id"], label=row["label"], prefix=row["prefix"], created_at=row["created_at"],
+                  last_used_at=row["last_used_at"], revoked_at=row["revoked_at"])
+
+
+def _share(row: dict[str, Any]) -> ShareLink:
+    return ShareLink(id=row["id"], screening_id=row["screening_id"], created_at=row["created_at"],
+                     expires_at=row["expires_at"], revoked_at=row["revoked_at"])
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _marker_cm(metrics: dict[str, Any]) -> float | None:
+    """Reach in cm measured with the floor marker, when the analysis had one (docs/analysis-json.md)."""
+    if _num(metrics.get("reach_cm_marker")) is not None:
+        return _num(metrics["reach_cm_marker"])
+    if metrics.get("reach_cm_source") == "marker" or metrics.get("scale_source") == "marker":
+        return _num(metrics.get("reach_cm"))
+    return None
+
+
+def _test_result(test: ScreeningTest, analysis: Analysis) -> ScreeningTestResult:
+    mv = analysis.movement
+    if mv is None:
+        return ScreeningTestResult(test=test)
+    reps = [{"index": r.index, "side": r.side, "direction": r.direction, "complete": r.complete, **r.metrics}
+            for r in mv.reps]
+    return ScreeningTestResult(test=test, exercise=mv.exercise, view=mv.view, reps=mv.rep_count, summary=mv.summary,
+                               rep_metrics=reps, flags=mv.all_flags(), feedback=list(mv.feedback.clinician))
+
+
+async def purge_periodically(clinic: ClinicService) -> None:
+    """Run `clinic.purge()` every `purge_interval_s` (started and cancelled by the app's lifespan)."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    while True:
+        await asyncio.sleep(clinic.clinic_settings.purge_interval_s)
+        try:
+            await run_in_threadpool(clinic.purge)
+        except Exception:  # noqa: BLE001 - housekeeping must not stop; the next pass retries
+            log.exception("clinic purge failed")
