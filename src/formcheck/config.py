@@ -26,6 +26,15 @@ class PoseSettings(BaseModel):
     # The models look at 256x256 crops; decoding a 4K frame down to this size first costs
     # nothing in accuracy and saves the landmarker's own resize of a huge image.
     inference_long_side: int = Field(1280, ge=256)
+    # One landmarker uses one core, so a clip is cut into time chunks, each run by its own
+    # landmarker in its own process, and joined where the chunks agree (pose/chunks.py).
+    # 0 = one process per available core; the service sets 1 when it runs jobs side by side.
+    workers: int = Field(0, ge=0)
+    # Shorter chunks would spend more on process start-up and overlap than they save.
+    min_chunk_s: float = Field(4.0, gt=0)
+    # Neighbouring chunks both analyse this much clip; a landmarker starting mid-clip has
+    # settled (detection, tracking, landmark smoothing) well within it.
+    chunk_overlap_s: float = Field(1.0, ge=0)
 
 
 class KinematicsSettings(BaseModel):

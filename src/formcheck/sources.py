@@ -9,6 +9,8 @@ video from a renamed text file.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,3 +184,54 @@ def iter_frames(
                 image = np.ascontiguousarray(np.rot90(image, k) if k else image)
                 yield Frame(index, t, image)
                 index += 1
+
+
+def read_ahead(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
+    """Decode in a background thread while the caller works on the previous frames.
+
+    FFmpeg decoding and scaling release the GIL, so decode overlaps with inference or
+    encoding. At most `depth` frames wait in the queue: memory stays bounded whatever the
+    clip length. A decoding error is raised in the caller, at the frame where it happened.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for frame in frames:
+                while not stop.is_set():
+                    try:
+                        slots.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            item: object = done
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            item = exc
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:  # releases the container even when the consumer stopped early
+                close()
+        while not stop.is_set():
+            try:
+                slots.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=produce, name="formcheck-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()

@@ -12,10 +12,12 @@ from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions,
 
 from formcheck.config import PoseSettings
 from formcheck.landmarks import NUM_LANDMARKS
+from formcheck.pose.chunks import join_chunks, plan_chunks, unpack_detections
 from formcheck.pose.models import resolve_model
+from formcheck.pose.parallel import detect_chunks, pose_workers
 from formcheck.pose.tracking import Detection, choose_subject
 from formcheck.series import PoseSeries
-from formcheck.sources import Frame, VideoInfo, iter_frames
+from formcheck.sources import Frame, VideoInfo, iter_frames, read_ahead
 
 ProgressFn = Callable[[int], None]
 
@@ -95,10 +97,21 @@ def extract_poses(
     end_s: float | None = None,
     progress: ProgressFn | None = None,
 ) -> PoseSeries:
-    """Landmarks of the main subject for every frame of [start_s, end_s)."""
-    frames = iter_frames(info, max_long_side=settings.inference_long_side, start_s=start_s, end_s=end_s)
-    with create_landmarker(settings) as landmarker:
-        times, per_frame = detect_frames(landmarker, frames, info.width, info.height, progress)
+    """Landmarks of the main subject for every frame of [start_s, end_s).
+
+    A whole clip long enough to split runs in time chunks on `settings.workers` processes
+    (pose/chunks.py); the joined detections go through subject choice in one piece, so
+    the result has the same frames and the same subject as a single-process run.
+    """
+    span = (end_s if end_s is not None else info.duration_s) - start_s
+    chunks = plan_chunks(max(span, 1e-3), pose_workers(settings), settings.min_chunk_s, settings.chunk_overlap_s)
+    if len(chunks) > 1 and start_s == 0.0 and end_s is None:
+        parts = [unpack_detections(packed) for packed in detect_chunks(info, settings, chunks, progress)]
+        times, per_frame = join_chunks(parts, info.width, info.height)
+    else:
+        frames = iter_frames(info, max_long_side=settings.inference_long_side, start_s=start_s, end_s=end_s)
+        with create_landmarker(settings) as landmarker:
+            times, per_frame = detect_frames(landmarker, read_ahead(frames), info.width, info.height, progress)
     return series_from_detections(times, per_frame, info.width, info.height)
 
 

@@ -55,4 +55,6 @@ class ServiceSettings(BaseSettings):
         settings = Settings.from_toml(self.pipeline_config)
         settings.pose.model = model or self.model
         settings.limits.max_duration_s = self.max_duration_s
+        if self.workers >= 2:  # jobs side by side already fill the cores: one landmarker each
+            settings.pose.workers = 1
         return settings
