@@ -3,14 +3,20 @@
 #   docker build -t formcheck .
 #   docker run --rm -p 8000:8000 -v formcheck-data:/data formcheck
 #
-# One analysis process per core by default (FORMCHECK_WORKERS, capped at the cores the
-# container may use, e.g. --cpus / --cpuset-cpus).
-FROM python:3.11-slim
+# One analysis process per core by default (FORMCHECK_WORKERS): the cores the container may
+# run on (--cpuset-cpus). A CPU quota (--cpus) is not seen as fewer cores: with --cpus=N
+# also pass -e FORMCHECK_WORKERS=N.
+# Lint: make lint-docker (hadolint).
+FROM python:3.11-slim-bookworm
 
-# Mesa EGL for the headless renderer (moderngl); libGL + GLib for OpenCV (brought by mediapipe).
+# Shared libraries the service loads and the slim image lacks (no Mesa driver: the pose model
+# runs on the CPU, and the synthetic lab's renderer is not part of the service):
+# libegl1 + libgles2 for MediaPipe's libmediapipe.so, libgl1 + libglib2.0-0 for OpenCV.
+# Versions follow the Debian release of the base image (security updates), hence not pinned.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libglib2.0-0 \
+        libegl1 libgles2 libgl1 libglib2.0-0 \
     && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -19,18 +25,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /opt/formcheck
-# Only what the package needs (no .venv, caches or samples in the image).
+# Only what the package needs (no .venv, caches or samples in the image; see .dockerignore).
 COPY pyproject.toml README.md ./
 COPY src/ src/
 RUN pip install . && rm -rf src build
 
-# The pose model bundles ship with the image (the service never downloads).
+# The pose model bundles ship with the image (the service never downloads). The package is
+# installed non-editable, so FORMCHECK_MODELS_DIR says where they are.
 # heavy is git-ignored: build it first (python models/build.py heavy) and add it here to use it.
 COPY models/pose_landmarker_lite.task models/pose_landmarker_full.task /opt/formcheck/models/
 
-RUN useradd --create-home --uid 10001 formcheck \
-    && mkdir -p /data && chown formcheck:formcheck /data
-USER formcheck
+RUN groupadd --gid 10001 formcheck \
+    && useradd --create-home --uid 10001 --gid 10001 formcheck \
+    && mkdir -p /data && chown 10001:10001 /data
+USER 10001:10001
 
 ENV FORMCHECK_MODELS_DIR=/opt/formcheck/models \
     FORMCHECK_DATA_DIR=/data \

