@@ -53,6 +53,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             settings,
             exercise=args.exercise,
             leg_length_cm=_parse_leg_length(args.leg_length),
+            marker_size_cm=args.marker_size_cm,
             progress=progress,
         )
     finally:
@@ -89,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--model", default="full", help="lite, full, heavy, or a path to a .task bundle")
     analyze.add_argument("--exercise", default="auto", help="auto (default) or an exercise name")
     analyze.add_argument("--leg-length", nargs="+", metavar="SIDE=CM", help="leg length in cm (ASIS to medial malleolus)")
+    analyze.add_argument("--marker-size-cm", type=float, metavar="CM",
+                         help="side of a printed ArUco marker (DICT_4X4_50 id 0) lying on the floor: mSEBT reach in cm from it")
     analyze.add_argument("--config", type=Path, help="TOML file overriding settings (see formcheck/config.py)")
     analyze.add_argument("--audience", choices=("runner", "clinician"), default="runner", help="wording of the feedback")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from formcheck.movements import exercises as ex_registry
+from formcheck.kinematics.scale import FloorScale
 from formcheck.movements.context import ADVICE, MEASURE_TEXT, MovementContext, estimate_view
 from formcheck.movements.feedback import fill_feedback
 from formcheck.movements.recognize import FAMILY_DEFAULT, recognize, refine_variant
@@ -40,21 +41,23 @@ def unsupported_for(ctx: MovementContext, measures: list[str]) -> list[Unsupport
 
 def analyze_movement(pose: PoseSeries, angles: AngleSeries, exercise: str = "auto",
                      thresholds: Thresholds | None = None,
-                     leg_length_cm: dict[str, float] | None = None) -> MovementReport:
+                     leg_length_cm: dict[str, float] | None = None,
+                     floor_scale: FloorScale | None = None) -> MovementReport:
     """Recognise (or take) the exercise, split it into reps, measure each rep and flag compensations.
 
     exercise: "auto", a registry name (see movements/exercises.toml) or an alias ("lunge", "sebt" ...).
     thresholds: from `load_thresholds(override)`; default thresholds.toml.
     leg_length_cm: {"left": cm, "right": cm}, ASIS to medial malleolus; enables reach in cm.
+    floor_scale: a printed floor marker (`kinematics.scale`); mSEBT reach in cm from the floor plane.
     """
     with warnings.catch_warnings():
         # all-NaN stretches (no person in frame) are expected; they become gaps, not warnings
         warnings.simplefilter("ignore", RuntimeWarning)
-        return _analyze(pose, angles, exercise, thresholds, leg_length_cm)
+        return _analyze(pose, angles, exercise, thresholds, leg_length_cm, floor_scale)
 
 
 def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: Thresholds | None,
-             leg_length_cm: dict[str, float] | None) -> MovementReport:
+             leg_length_cm: dict[str, float] | None, floor_scale: FloorScale | None = None) -> MovementReport:
     """Recognise (or take) the exercise, split it into reps, measure each rep and flag compensations.
 
     exercise: "auto", a registry name (see movements/exercises.toml) or an alias ("lunge", "sebt" ...).
@@ -62,7 +65,7 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
     leg_length_cm: {"left": cm, "right": cm}, ASIS to medial malleolus; enables reach in cm.
     """
     th = thresholds or load_thresholds()
-    ctx = MovementContext(pose, angles, estimate_view(pose, angles))
+    ctx = MovementContext(pose, angles, estimate_view(pose, angles), floor_scale=floor_scale)
     specs = ex_registry.registry()
     aliases = ex_registry.aliases()
     notes: list[str] = []
@@ -128,16 +131,26 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
     clip_flags = list(asym_flags) + consistency(th, family, reps, ex.depth_metric())
     unsupported = unsupported_for(ctx, ex.spec.measures)
     summary: dict = {}
+    scale: dict = {}
     if family == "sebt":
         f, u, summary = sebt_clip(th, reps, leg_length_cm)
         clip_flags += f
         unsupported += u
-        if leg_length_cm:
-            for rep in reps:
-                L = leg_length_cm.get(rep.side) if rep.side in ("left", "right") else None
-                v = rep.metrics.get("reach_pct_leg")
-                if L and v is not None:
-                    rep.metrics["reach_cm"] = round(v / 100 * L, 1)
+        for rep in reps:
+            L = (leg_length_cm or {}).get(rep.side) if rep.side in ("left", "right") else None
+            v, cm = rep.metrics.get("reach_pct_leg"), rep.metrics.get("reach_cm")
+            if cm is not None:                       # measured on the floor (marker)
+                rep.metrics["reach_scale"] = "marker"
+                if L:
+                    rep.metrics["reach_pct_leg"] = round(100 * cm / L, 1)
+            elif L and v is not None:
+                rep.metrics["reach_cm"] = round(v / 100 * L, 1)
+                rep.metrics["reach_scale"] = "leg_length"
+            elif v is not None:
+                rep.metrics["reach_scale"] = "image_leg"
+        used = sorted({r.metrics["reach_scale"] for r in reps if "reach_scale" in r.metrics})
+        scale = {"reach": used[0] if len(used) == 1 else ",".join(used) or None,
+                 "marker": floor_scale.to_dict() if floor_scale is not None else None}
     if ctx.view.view in ("frontal", "oblique") and ctx.measure_source("knee_flexion") == "3d":
         notes.append("Knee flexion and depth come from MediaPipe's 3D world landmarks in this view "
                      "(less accurate than a side view).")
@@ -166,6 +179,6 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
         exercise_source=source, recognition_scores=rec.scores if rec else {},
         view=ctx.view.view, view_confidence=ctx.view.confidence, view_details=ctx.view.details,
         rep_count=len(complete), partial_rep_count=len(partial), reps=reps, flags=clip_flags,
-        asymmetry=asym_rows, summary=summary, unsupported_measures=unsupported, notes=notes,
+        asymmetry=asym_rows, summary=summary, unsupported_measures=unsupported, notes=notes, scale=scale,
         thresholds_overridden=list(th.overridden))
     return fill_feedback(report)

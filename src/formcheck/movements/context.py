@@ -11,6 +11,7 @@ from functools import cached_property
 
 import numpy as np
 
+from formcheck.kinematics.scale import FloorScale
 from formcheck.landmarks import SIDE_LANDMARKS, SIDES, NOSE, LEFT_EAR, RIGHT_EAR
 from formcheck.movements.signals import fill_gaps, nanpct, smooth
 from formcheck.series import AngleSeries, PoseSeries
@@ -109,8 +110,10 @@ class MovementContext:
 
     max_gap_s = 0.5
 
-    def __init__(self, pose: PoseSeries, angles: AngleSeries, view: ViewEstimate | None = None):
+    def __init__(self, pose: PoseSeries, angles: AngleSeries, view: ViewEstimate | None = None,
+                 floor_scale: FloorScale | None = None):
         self.pose = pose
+        self.floor_scale = floor_scale
         self.angles = angles
         self.t = np.asarray(angles.time_s if len(angles.time_s) else pose.time_s, dtype=float)
         if len(pose) != len(self.t):

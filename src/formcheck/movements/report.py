@@ -82,6 +82,9 @@ class MovementReport(BaseModel):
     notes: list[str] = Field(default_factory=list)
     feedback: Feedback = Field(default_factory=Feedback)
     thresholds_overridden: list[str] = Field(default_factory=list)
+    # distance scale of mSEBT reaches: {"reach": "marker" | "leg_length" | "image_leg",
+    # "marker": FloorScale.to_dict() or None}; empty for other exercises
+    scale: dict = Field(default_factory=dict)
 
     def all_flags(self) -> list[Flag]:
         return [f for r in self.reps for f in r.flags] + list(self.flags)

@@ -38,11 +38,26 @@ class SynthConfig:
     box_height: float = 0.30
     crf: int = 23
     video_name: str = "clip.mp4"
+    marker_cm: float = 0.0              # > 0: a printed ArUco marker (DICT_4X4_50 id 0) on the floor
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["body"] = self.body.to_dict()
+        if not self.marker_cm:
+            d.pop("marker_cm")          # configs without a marker keep their earlier form (and hashes)
         return d
+
+
+def floor_marker(frames, side: str, cam_pos: np.ndarray, size_m: float) -> dict:
+    """An ArUco marker prop lying flat beside the working (stance) foot, on the camera's side of
+    it (nothing but floor between it and the camera), its edges square to the camera."""
+    s = "right" if side != "left" else "left"
+    ball = frames[0].joints[f"{s}_ball"]
+    to_cam = np.array([cam_pos[0] - ball[0], cam_pos[2] - ball[2]])
+    to_cam /= np.linalg.norm(to_cam)
+    centre = np.array([ball[0], ball[2]]) + to_cam * (0.12 + size_m)
+    return {"type": "aruco", "dictionary": "DICT_4X4_50", "id": 0, "size_m": size_m,
+            "centre": centre.tolist(), "axis_x": [to_cam[1], -to_cam[0]]}
 
 
 def _target(frames) -> np.ndarray:
@@ -83,6 +98,8 @@ def synthesize(cfg: SynthConfig, out_dir: str | Path, *, write_video: bool = Tru
         # A few noise fields, shifted at random per frame: Gaussian per pixel, cheap.
         noise_bank = np.clip(np.round(noise_rng.normal(0, cfg.noise_sigma, (3, cfg.height, cfg.width, 3))),
                              -127, 127).astype(np.int16)
+    if cfg.marker_cm > 0:
+        plan.props.append(floor_marker(frames, cfg.side, cam.position, cfg.marker_cm / 100))
     renderer = Renderer(cam, look, plan.props)
     # Visibility is decided per frame against the z-buffer (no depth maps kept in memory).
     from formcheck.synth.groundtruth import visible_in_depth_map

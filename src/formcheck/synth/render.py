@@ -304,6 +304,47 @@ def build_figure(mb: MeshBuilder, fr: Frame, sk: Skeleton, look: Look) -> None:
         mb.capsule(sole_a, sole_b, (0.010, fw * 0.95), (0.008, fw * 1.05), look.sole, ant=Rf[:, 1], small=True)
 
 
+def aruco_bits(dictionary: str, marker_id: int) -> np.ndarray:
+    """(n+2, n+2) 0/1 cells of an ArUco marker, black border included (1 = white)."""
+    import cv2
+
+    d = cv2.aruco.getPredefinedDictionary(getattr(cv2.aruco, dictionary))
+    n = d.markerSize + 2
+    return (cv2.aruco.generateImageMarker(d, marker_id, n) > 127).astype(int)
+
+
+def aruco_corners_world(p: dict) -> np.ndarray:
+    """(4, 3) world corners of the marker's black square on the floor, in OpenCV's corner order
+    (top-left, top-right, bottom-right, bottom-left of the marker image). The image's x axis
+    runs along `axis_x` (a horizontal unit vector), its y axis 90 deg clockwise from it seen
+    from above, so the marker reads correctly from above."""
+    c = np.array([p["centre"][0], 0.0, p["centre"][1]])
+    ex = np.array([p["axis_x"][0], 0.0, p["axis_x"][1]])
+    ey = np.cross(ex, np.array([0, 1.0, 0]))          # image y (down) on the floor
+    h = p["size_m"] / 2
+    return np.array([c - h * ex - h * ey, c + h * ex - h * ey, c + h * ex + h * ey, c - h * ex + h * ey])
+
+
+def _aruco_marker(mb: MeshBuilder, p: dict) -> None:
+    """A printed marker lying on the floor: a white sheet (one cell of margin) with the black
+    and white cells on it, 1 and 2 mm above the floor."""
+    bits = aruco_bits(p["dictionary"], p["id"])
+    n = len(bits)
+    tl, tr, br, bl = aruco_corners_world(p)
+    ex, ey = (tr - tl) / n, (bl - tl) / n
+    up = np.array([0, 1.0, 0])
+    lift1, lift2 = up * 0.001, up * 0.002
+    m = 1.0
+    sheet = [tl - m * ex - m * ey, bl - m * ex + m * ey, br + m * ex + m * ey, tr + m * ex - m * ey]
+    mb.quad([q + lift1 for q in sheet], up, (0.92, 0.92, 0.92))
+    for i in range(n):
+        for j in range(n):
+            if bits[i, j]:
+                continue
+            o = tl + j * ex + i * ey + lift2
+            mb.quad([o, o + ey, o + ex + ey, o + ex], up, (0.03, 0.03, 0.03))
+
+
 class Renderer:
     def __init__(self, camera: Camera, look: Look, props: list | None = None, samples: int = 0) -> None:
         import moderngl
@@ -372,6 +413,8 @@ class Renderer:
             mb.quad([o + np.array([0, y0, 0]), o + r * pn["w"] + np.array([0, y0, 0]),
                      o + r * pn["w"] + np.array([0, y1, 0]), o + np.array([0, y1, 0])], -f, pn["color"])
         for p in props:
+            if p["type"] == "aruco":
+                _aruco_marker(mb, p)
             if p["type"] == "box":
                 hw = p["width"] / 2
                 mb.box([p["x0"], 0.0, p["z"] - hw], [p["x1"], p["height"], p["z"] + hw], (0.55, 0.38, 0.22))

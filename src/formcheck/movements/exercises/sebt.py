@@ -47,6 +47,28 @@ def reach_along_line(ctx: MovementContext, stance: str, direction: str, rest: sl
     return comp["anterior"] * np.cos(ang) + np.nan_to_num(comp["lateral"]) * toward_reach_side * np.sin(ang)
 
 
+def reach_on_floor_cm(ctx: MovementContext, stance: str, direction: str, rest: slice, i: int) -> float:
+    """Reach in cm on the floor plane of a printed marker (ctx.floor_scale): the same definition
+    as `reach_along_line`, with the grid line = the stance foot's heel-to-toe line at rest and
+    the reaching leg's side = where the reaching toe stood at rest."""
+    fs = ctx.floor_scale
+    reach = other(stance)
+    med = lambda side, joint, sl: np.nanmedian(fs.to_floor_cm(ctx.xy(side, joint)[sl]), axis=0)
+    toe0, heel0 = med(stance, "foot_index", rest), med(stance, "heel", rest)
+    other0 = med(reach, "foot_index", rest)
+    tip = med(reach, "foot_index", slice(max(i - 2, 0), i + 3))
+    ant = (toe0 - heel0) / np.linalg.norm(toe0 - heel0)
+    side = (other0 - toe0) - np.dot(other0 - toe0, ant) * ant
+    ang = np.radians(DIRECTION_DEG.get(direction, 0.0))
+    if np.isfinite(side).all() and np.linalg.norm(side) > 1e-6:
+        side = side / np.linalg.norm(side)
+    elif ang == 0.0:
+        side = np.zeros(2)          # anterior: the side is not needed (the far toe may be hidden)
+    else:
+        return float("nan")
+    return float(np.dot(tip - toe0, np.cos(ang) * ant + np.sin(ang) * side))
+
+
 class Exercise(BaseExercise):
     event_names = ("reach_start", "max_reach", "reach_hold_start", "return_start", "end")
     default_params = SegmentParams(min_range=0.30, min_rep_s=0.5)
@@ -100,11 +122,14 @@ class Exercise(BaseExercise):
         else:
             direction = "posteromedial" if np.nan_to_num(medial) >= 0 else "posterolateral"
         dt = float(np.median(np.diff(ctx.t))) if len(ctx.t) > 1 else 0.033
-        along = reach_along_line(ctx, stance, direction, slice(max(seg.start - int(0.5 / dt), 0), seg.start + 1))
+        rest = slice(max(seg.start - int(0.5 / dt), 0), seg.start + 1)
+        along = reach_along_line(ctx, stance, direction, rest)
         m: dict = {"reach_pct_leg": clean(100 * at(along, i, 2)),
                    "reach_anterior_pct_leg": clean(100 * a), "reach_medial_pct_leg": clean(100 * medial),
                    "reach_method": "image (in-plane)" if ctx.view.view == "sagittal"
                    else "image + world landmarks"}
+        if ctx.floor_scale is not None:
+            m["reach_cm"] = clean(reach_on_floor_cm(ctx, stance, direction, rest, i))
         full = loaded_leg_metrics(ctx, stance, seg, i)
         # stance-leg angles AT maximal reach (Pinheiro 2020), plus the trial peaks
         for meas, key in (("hip_flexion", "hip_flexion_at_reach_deg"), ("knee_flexion", "knee_flexion_at_reach_deg"),
