@@ -16,6 +16,10 @@ system-deps:
 		echo "Installing chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
+	@if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then \
+		echo "Installing poppler-utils (pdftotext, pdftoppm) for the screening-report PDF tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+	fi
 
 $(VENV)/.installed: pyproject.toml | system-deps
 	python3 -m venv $(VENV)
