@@ -59,6 +59,29 @@ class InputLimits(BaseModel):
     min_pose_fraction: float = 0.2  # below this share of frames with a person: "no person"
 
 
+class LiveSettings(BaseModel):
+    """Live analysis (webcam, `formcheck live`, /api/v1/live): speed first, causal throughout.
+
+    Kept out of `Settings` (whose dump is part of analysis.json); the live session takes it
+    beside the pipeline settings, whose kinematics and pose confidences it reuses.
+    """
+
+    # The lite model keeps a frame under the live latency budget on a laptop CPU.
+    model: str = "lite"
+    # One pose: the subject stands alone in front of their own camera; a second pose costs time.
+    num_poses: int = Field(1, ge=1, le=5)
+    # Frames are shrunk to this long side before the model (it sees 256x256 crops anyway).
+    inference_long_side: int = Field(640, ge=256)
+    # The camera-setup check looks at the most recent this-many seconds of frames.
+    setup_window_s: float = Field(1.0, gt=0)
+    # Head and feet must stay this share of the image size away from its edges.
+    frame_margin: float = Field(0.02, ge=0, lt=0.5)
+    # Standing (rest) level of the rep driver: low percentile over this many recent seconds.
+    rest_window_s: float = Field(10.0, gt=0)
+    # Landmark history kept to measure a finished rep with the offline rep metrics.
+    history_s: float = Field(15.0, gt=1)
+
+
 class Settings(BaseModel):
     pose: PoseSettings = PoseSettings()
     kinematics: KinematicsSettings = KinematicsSettings()
