@@ -32,6 +32,7 @@ from formcheck.outputs import (
     write_mot,
 )
 from formcheck.pose.landmarker import extract_poses, save_series
+from formcheck.pose.marker import find_floor_marker
 from formcheck.pose.models import resolve_model
 from formcheck.schema import (
     Analysis,
@@ -129,6 +130,7 @@ def analyze_video(
     *,
     exercise: str = "auto",
     leg_length_cm: dict[str, float] | None = None,
+    marker_size_cm: float | None = None,
     progress: Progress | None = None,
 ) -> AnalysisResult:
     settings = settings or Settings()
@@ -155,7 +157,11 @@ def analyze_video(
             "Film the whole body (head to feet) from 2-4 m away, in good light, with nobody else in front.",
         )
     clean, angles = compute_kinematics(raw, settings.kinematics)
-    movement = analyze_movement(clean, angles, exercise=exercise, leg_length_cm=leg_length_cm)
+    floor = find_floor_marker(info, marker_size_cm) if marker_size_cm else None
+    movement = analyze_movement(clean, angles, exercise=exercise, leg_length_cm=leg_length_cm, floor_scale=floor)
+    if marker_size_cm and floor is None:
+        movement.notes.append(f"No ArUco marker (DICT_4X4_50 id 0, {marker_size_cm:g} cm) was found in the first "
+                              "second: distances use the leg length instead.")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
