@@ -167,7 +167,8 @@ class ScreeningTestIn(BaseModel):
 
 
 class ClipJob(BaseModel):
-    id: str
+    """Progress of the clip's analysis (the job id stays on the server: clips are served by the clinic's routes)."""
+
     status: str
     progress: float
     stage: str = ""

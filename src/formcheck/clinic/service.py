@@ -53,6 +53,7 @@ from formcheck.service.worker import results_dir
 log = logging.getLogger(__name__)
 
 API = "/api/v1/clinic"
+KEY_FRAMES = "key_frames"  # inside a job's results folder: JPEGs + index.json (kept without video)
 
 
 def _dt(value: str | None) -> dt.datetime | None:
@@ -186,6 +187,7 @@ class ClinicService:
         return self._test(row)
 
     def test(self, cid: str, test_id: str) -> ScreeningTest:
+        self.enforce_video_policy()  # clients poll the test: its video goes as soon as it is analysed
         return self._test(self._test_row(cid, test_id))
 
     def _test_row(self, cid: str, test_id: str) -> dict[str, Any]:
@@ -367,12 +369,59 @@ class ClinicService:
         purged = 0
         for row in self.store.tests_with_video():
             folder = self.manager.job_dir(row["job_id"])
-            _save_key_frames(folder)
+            if row["job_status"] == DONE:
+                self._save_key_frames(row)
             for video in [*folder.glob("input.*"), results_dir(folder) / "annotated.mp4"]:
                 video.unlink(missing_ok=True)
             self.store.mark_video_purged(row["id"])
             purged += 1
         return purged
+
+    def _save_key_frames(self, row: dict[str, Any]) -> None:
+        """Key frames outlive the video (keep-no-video): drawn now, while the video is still there."""
+        test = self._report_test(row)
+        if test is None:
+            return
+        out = test.folder / KEY_FRAMES
+        try:
+            from formcheck.clinic.reports import save_key_frames
+
+            saved = save_key_frames(test, out)
+        except Exception:  # noqa: BLE001 - a missing key frame must not keep a video the clinic must not keep
+            log.exception("key frames of test %s could not be saved", row["id"])
+            return
+        (out / "index.json").write_text(json.dumps({kid: path.name for kid, path in saved.items()}))
+
+    def _report_test(self, row: dict[str, Any]):
+        """The report's view of one analysed test (None when its results are not on disk)."""
+        from formcheck.clinic.report_model import ReportTest
+
+        job_dir = self.manager.job_dir(row["job_id"])
+        folder = results_dir(job_dir)
+        if not (folder / "analysis.json").is_file():
+            return None
+        index = folder / KEY_FRAMES / "index.json"
+        frames = ({kid: folder / KEY_FRAMES / name for kid, name in json.loads(index.read_text()).items()}
+                  if index.is_file() else {})
+        return ReportTest(id=row["id"], kind=row["kind"], leg=row["leg"], direction=row["direction"],
+                          analysis=json.loads((folder / "analysis.json").read_text()), folder=folder,
+                          source_video=next(iter(sorted(job_dir.glob("input.*"))), None), key_frame_images=frames)
+
+    def report(self, cid: str, screening_id: str):
+        """Everything the report renders (`formcheck.clinic.reports`): scores, analysed clips, history."""
+        from formcheck.clinic.report_model import ScreeningReport
+
+        result = self.result(cid, screening_id)
+        rows = {r["id"]: r for r in self.store.tests(cid, screening_id)}
+        tests = [self._report_test(rows[t.id]) for t in result.screening.tests if t.status == DONE]
+        return ScreeningReport(athlete=result.athlete, screening=result.screening, sebt=result.sebt,
+                               tests=[t for t in tests if t is not None],
+                               history=self.history(cid, result.athlete.id).metrics,
+                               clinician_name=result.clinician_name)
+
+    def mot_path(self, cid: str, test_id: str) -> Path:
+        """The test's angles as an OpenSim .mot (written by the pipeline)."""
+        return self.result_file(cid, test_id, "angles_mot")
 
     def purge(self) -> dict[str, int]:
         """Privacy housekeeping: no video if so set, screenings past the retention period, expired sessions."""
@@ -386,20 +435,6 @@ class ClinicService:
         if any(counts.values()):
             log.info("clinic purge: %s", counts)
         return counts
-
-
-def _save_key_frames(folder: Path) -> None:
-    """Key frames survive keep-no-video: the report module saves them before the video goes."""
-    try:
-        from formcheck.clinic import reports
-    except ImportError:
-        return
-    saver = getattr(reports, "save_key_frames", None)
-    if saver is not None and results_dir(folder).is_dir():
-        try:
-            saver(results_dir(folder))
-        except Exception:  # noqa: BLE001 - a missing key frame must not keep a video the clinic must not keep
-            log.exception("saving key frames of %s failed", folder.name)
 
 
 def _api_key(row: dict[str, Any]) -> ApiKey:
@@ -417,12 +452,8 @@ def _num(v: Any) -> float | None:
 
 
 def _marker_cm(metrics: dict[str, Any]) -> float | None:
-    """Reach in cm measured with the floor marker, when the analysis had one (docs/analysis-json.md)."""
-    if _num(metrics.get("reach_cm_marker")) is not None:
-        return _num(metrics["reach_cm_marker"])
-    if metrics.get("reach_cm_source") == "marker" or metrics.get("scale_source") == "marker":
-        return _num(metrics.get("reach_cm"))
-    return None
+    """Reach in cm measured on the floor plane from a printed marker (`reach_scale` = "marker")."""
+    return _num(metrics.get("reach_cm")) if metrics.get("reach_scale") == "marker" else None
 
 
 def _test_result(test: ScreeningTest, analysis: Analysis) -> ScreeningTestResult:

@@ -315,8 +315,9 @@ class ClinicStore:
     # -- privacy ------------------------------------------------------------------------------------
     def tests_with_video(self) -> list[dict[str, Any]]:
         """Tests whose analysed clip may still have video on disk (for keep-no-video)."""
-        return self._all("SELECT t.id, t.job_id, t.clinician_id FROM screening_tests t JOIN jobs j ON j.id = t.job_id"
-                         " WHERE t.video_purged = 0 AND j.status IN ('done', 'failed')")
+        return [_decode(r) for r in self._all(
+            "SELECT t.*, j.status AS job_status FROM screening_tests t JOIN jobs j ON j.id = t.job_id"
+            " WHERE t.video_purged = 0 AND j.status IN ('done', 'failed')")]
 
     def mark_video_purged(self, test_id: str) -> None:
         self._run("UPDATE screening_tests SET video_purged = 1 WHERE id = ?", (test_id,))
