@@ -17,10 +17,11 @@ from formcheck.movements.context import MEASURE_TEXT
 
 def test_entry_point_signature():
     sig = inspect.signature(mv.analyze_movement)
-    assert list(sig.parameters) == ["pose", "angles", "exercise", "thresholds", "leg_length_cm"]
+    assert list(sig.parameters) == ["pose", "angles", "exercise", "thresholds", "leg_length_cm", "floor_scale"]
     assert sig.parameters["exercise"].default == "auto"
     assert sig.parameters["thresholds"].default is None
     assert sig.parameters["leg_length_cm"].default is None
+    assert sig.parameters["floor_scale"].default is None
 
 
 def test_report_shape_and_json_roundtrip():
