@@ -107,6 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
     from formcheck.service.cli import register as register_serve
 
     register_serve(sub)
+
+    from formcheck.live.cli import register as register_live
+
+    register_live(sub)
     return parser
 
 

@@ -34,6 +34,9 @@ class ServiceSettings(BaseSettings):
     pipeline_config: Path | None = Field(None, description="TOML overriding formcheck.config.Settings.")
     progress_interval_s: float = Field(0.5, ge=0, description="Minimum time between progress writes to the DB.")
     upload_chunk_bytes: int = Field(1024 * 1024, gt=0)
+    # Live (/api/v1/live): each session holds a pose model and keeps about one core busy.
+    live_max_sessions: int = Field(default_factory=cpu_count, ge=1, description="Concurrent live sessions; more are refused.")
+    live_max_frame_bytes: int = Field(2 * 1024 * 1024, gt=0, description="Largest live frame (JPEG) accepted.")
     max_queued: int = Field(32, ge=1, description="Jobs waiting for a worker; more uploads get 429 with Retry-After.")
     retry_after_s: int = Field(30, ge=1, description="Retry-After (s) sent with 429 (queue full) and 503 answers.")
     db_timeout_s: float = Field(5.0, gt=0, description="How long a request waits for a locked database before 503.")
