@@ -57,7 +57,7 @@ def test_another_clinicians_ids_answer_404(client):
     a, b = register(client, "a@clinic.test"), register(client, "b@clinic.test")
     athlete, screening = athlete_with_screening(client, a)
     test = client.post(f"{API}/screenings/{screening}/tests", headers=a,
-                       json={"kind": "sebt", "leg": "left", "direction": "anterior"}).json()["id"]
+                       json={"kind": "msebt", "leg": "left", "direction": "anterior"}).json()["id"]
     share = client.post(f"{API}/screenings/{screening}/share", json={"days": 7}, headers=a).json()["id"]
 
     assert client.get(f"{API}/athletes", headers=b).json() == []
@@ -156,7 +156,7 @@ def test_tape_measured_screening_is_scored(client):
                ("right", "posteromedial"): [95], ("right", "posterolateral"): [90]}
     for (leg, direction), cms in reaches.items():
         t = client.post(f"{API}/screenings/{screening}/tests", headers=a,
-                        json={"kind": "sebt", "leg": leg, "direction": direction}).json()
+                        json={"kind": "msebt", "leg": leg, "direction": direction}).json()
         trials = [{"trial": i, "reach_cm": cm} for i, cm in enumerate(cms, start=1)]
         assert client.put(f"{API}/tests/{t['id']}/manual-trials", json=trials, headers=a).status_code == 200
     result = client.get(f"{API}/screenings/{screening}/result", headers=a).json()
@@ -165,7 +165,11 @@ def test_tape_measured_screening_is_scored(client):
     assert sebt["anterior_diff_cm"] == 5.0 and sebt["scales"] == ["tape"]
     assert {f["code"] for f in sebt["flags"]} == {"sebt_anterior_asymmetry_cm", "sebt_composite_female_hs_basketball",
                                                    "sebt_composite_male_college_football"}
-    bad = client.post(f"{API}/screenings/{screening}/tests", headers=a, json={"kind": "sebt", "leg": "left"})
+    report = client.get(f"{API}/screenings/{screening}/report", headers=a)
+    assert report.status_code == 200 and "89.3" in report.text and "Plisky" in report.text
+    no_mot = client.get(f"{API}/screenings/{screening}/angles.mot", headers=a)
+    assert no_mot.status_code == 422 and "0 analysed tests" in no_mot.json()["message"]
+    bad = client.post(f"{API}/screenings/{screening}/tests", headers=a, json={"kind": "msebt", "leg": "left"})
     assert bad.status_code == 422
     patched = client.patch(f"{API}/athletes/{athlete}", json={"leg_length_left_cm": 80}, headers=a)
     assert patched.status_code == 200 and patched.json()["leg_length_right_cm"] == 91.0

@@ -58,7 +58,7 @@ def composite_tests(client, auth, screening, left, right):
     for leg, pct in (("left", left), ("right", right)):
         for direction in ("anterior", "posteromedial", "posterolateral"):
             t = client.post(f"{API}/screenings/{screening}/tests", headers=auth,
-                            json={"kind": "sebt", "leg": leg, "direction": direction}).json()
+                            json={"kind": "msebt", "leg": leg, "direction": direction}).json()
             client.put(f"{API}/tests/{t['id']}/manual-trials", json=[{"trial": 1, "reach_cm": pct}], headers=auth)
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from formcheck.clinic.scoring import Direction, Leg, SebtScore, Trial
 from formcheck.movements.report import Flag, MetricValue
 
-TestKind = Literal["sebt", "lunge", "step_up"]
+TestKind = Literal["msebt", "lunge", "step_up"]
 TestStatus = Literal["no_clip", "queued", "running", "done", "failed"]
 # The service's exercise for each test kind (mSEBT: the direction the clinician filmed).
 EXERCISE = {"lunge": "lunge", "step_up": "step_up"}  # "lunge": any lunge variant, recognised
@@ -23,7 +23,7 @@ TRIALS_PER_DIRECTION = 3
 
 
 def exercise_for(kind: str, direction: str | None) -> str:
-    return f"sebt_{direction}" if kind == "sebt" else EXERCISE[kind]
+    return f"sebt_{direction}" if kind == "msebt" else EXERCISE[kind]
 
 
 # -- accounts --------------------------------------------------------------------------------
@@ -159,9 +159,9 @@ class ScreeningTestIn(BaseModel):
 
     @model_validator(mode="after")
     def _msebt_needs_leg_and_direction(self) -> ScreeningTestIn:
-        if self.kind == "sebt" and (self.leg is None or self.direction is None):
+        if self.kind == "msebt" and (self.leg is None or self.direction is None):
             raise ValueError("an mSEBT test needs the stance leg and the reach direction")
-        if self.kind != "sebt" and (self.direction is not None or self.manual_trials):
+        if self.kind != "msebt" and (self.direction is not None or self.manual_trials):
             raise ValueError("direction and manual_trials are for mSEBT tests only")
         return self
 

@@ -198,7 +198,7 @@ class ClinicService:
 
     def set_manual_trials(self, cid: str, test_id: str, trials: list[ManualTrial]) -> ScreeningTest:
         row = self._test_row(cid, test_id)
-        if row["kind"] != "sebt":
+        if row["kind"] != "msebt":
             raise ConflictError("Manual trials are for mSEBT tests only.", "Upload a clip for lunges and step-ups.")
         self.store.set_manual_trials(cid, test_id, [t.model_dump() for t in trials])
         return self.test(cid, test_id)
@@ -311,7 +311,7 @@ class ClinicService:
             analysis = self._analysis(self._job(row).id) if test.status == DONE else None
             if test.status in ("queued", "running"):
                 pending.append(test.id)
-            if test.kind == "sebt":
+            if test.kind == "msebt":
                 t, n = self.trials(row, analysis)
                 trials += t
                 notes += n
@@ -319,7 +319,7 @@ class ClinicService:
                 results.append(_test_result(test, analysis))
             else:
                 results.append(ScreeningTestResult(test=test))
-        has_sebt = any(t.kind == "sebt" for t in screening.tests)
+        has_sebt = any(t.kind == "msebt" for t in screening.tests)
         sebt = score_sebt(trials, athlete.leg_length_cm) if has_sebt else None
         if sebt is not None:
             sebt.notes += notes

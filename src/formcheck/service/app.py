@@ -18,7 +18,8 @@ from formcheck.errors import FormcheckError
 from formcheck.service.jobs import JobManager
 from formcheck.clinic.service import ClinicService, purge_periodically
 from formcheck.clinic.settings import ClinicSettings
-from formcheck.service.routers import analyses, clinic as clinic_routes, clinic_auth, clinic_share, health, web
+from formcheck.service.routers import analyses, clinic as clinic_routes, clinic_auth, clinic_reports, clinic_share
+from formcheck.service.routers import health, web
 from formcheck.service.routers import live
 from formcheck.service.settings import ServiceSettings
 from formcheck.service.store import JobStore
@@ -79,6 +80,7 @@ def create_app(settings: ServiceSettings | None = None, clinic_settings: ClinicS
     app.include_router(clinic_auth.router)
     app.include_router(clinic_routes.router)
     app.include_router(clinic_share.router)
+    app.include_router(clinic_reports.router)
     app.include_router(live.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=web.WEB_DIR), name="static")
