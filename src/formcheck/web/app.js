@@ -7,6 +7,7 @@ const API = "/api/v1/analyses";
 const POLL_MS = 1000;
 const $ = (id) => document.getElementById(id);
 let pollTimer = null;
+const chart = createAngleChart($("angle-chart"), $("video"));
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -51,6 +52,7 @@ function resetUpload() {
   $("drop-text").textContent = "Drop a video here, or choose a file";
   $("submit").disabled = true;
   $("video").removeAttribute("src");
+  chart.clear();
 }
 
 // ---- exercise choices -------------------------------------------------------------------
@@ -204,6 +206,19 @@ function renderFlags(m) {
   }));
 }
 
+async function loadChart(job) {
+  const m = job.analysis.movement;
+  $("chart-plane").value = m && m.view === "frontal" ? "frontal" : "sagittal";
+  $("chart-error").hidden = true;
+  try {
+    const response = await fetch(job.links.angles_csv);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    chart.load(await response.text(), m ? m.reps : [], $("chart-plane").value);
+  } catch (err) {
+    $("chart-error").hidden = false;
+  }
+}
+
 function showResults(job) {
   const a = job.analysis;
   $("upload-view").hidden = true;
@@ -215,6 +230,7 @@ function showResults(job) {
   renderSummary(a, job);
   renderReps(a.movement);
   renderFlags(a.movement);
+  loadChart(job);
   $("plots").replaceChildren(...Object.entries(job.links.plots).map(([name, url]) =>
     el("figure", {}, el("img", { src: url, alt: `${name} angles`, loading: "lazy" }), el("figcaption", { class: "muted" }, `${name} plane`))));
   const unsupported = a.movement ? a.movement.unsupported_measures : [];
@@ -228,6 +244,7 @@ function showResults(job) {
 }
 
 $("new-upload").addEventListener("click", resetUpload);
+$("chart-plane").addEventListener("change", (event) => chart.setPlane(event.target.value));
 loadExercises();
 const resumeId = location.hash.slice(1);
 if (/^[0-9a-f]{32}$/.test(resumeId)) { setProgress("Checking…", 0); poll(resumeId); }
