@@ -60,13 +60,14 @@ FRAME_ANGLES = tuple(f"{side}_{name}" for side in ("left", "right")
                                   "knee_flexion_3d_deg", "knee_fppa_deg")) + ("trunk_lean_deg",)
 
 
-def live_exercises() -> dict[str, str]:
-    """Exercise names (and aliases) the live mode can count, with their labels."""
+def live_exercises(with_aliases: bool = False) -> dict[str, str]:
+    """Exercise names (optionally also aliases) the live mode can count, with their labels."""
     specs = ex_registry.registry()
     out = {name: spec.label for name, spec in specs.items() if spec.family in LIVE_FAMILIES}
-    for alias, family in ex_registry.aliases().items():
-        if family in LIVE_FAMILIES:
-            out[alias] = specs[FAMILY_DEFAULT[family]].label
+    if with_aliases:
+        for alias, family in ex_registry.aliases().items():
+            if family in LIVE_FAMILIES:
+                out[alias] = specs[FAMILY_DEFAULT[family]].label
     return out
 
 
@@ -78,7 +79,7 @@ def resolve_exercise(name: str | None) -> str:
         key = FAMILY_DEFAULT[aliases[key]]
     if key not in specs or specs[key].family not in LIVE_FAMILIES:
         raise ValueError(f"exercise {name!r} cannot be followed live; choose one of: "
-                         + ", ".join(sorted(live_exercises())))
+                         + ", ".join(sorted(live_exercises(with_aliases=True))))
     return key
 
 

@@ -1,4 +1,4 @@
-"""The upload page and its static files (plain HTML/JS/CSS in formcheck/web, no build step)."""
+"""The upload page, the live page and their static files (plain HTML/JS/CSS in formcheck/web, no build step)."""
 
 from __future__ import annotations
 
@@ -15,3 +15,8 @@ router = APIRouter(include_in_schema=False)
 @router.get("/")
 def index() -> FileResponse:
     return FileResponse(WEB_DIR / "index.html", media_type="text/html; charset=utf-8")
+
+
+@router.get("/live")
+def live_page() -> FileResponse:
+    return FileResponse(WEB_DIR / "live.html", media_type="text/html; charset=utf-8")
