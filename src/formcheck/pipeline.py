@@ -48,6 +48,8 @@ from formcheck.sources import VideoInfo, iter_frames, probe
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 ANNOTATED_LONG_SIDE = 1280  # browser playback; larger adds bytes, not information
+# Fewer decoded frames than this share of the header's count: the result is partial, and says so.
+DECODED_SHARE_WARNING = 0.9
 
 
 @dataclass
@@ -183,6 +185,11 @@ def analyze_video(
         warnings.append(raw.subject.reason)
     if pose_fraction < 0.95:
         warnings.append(f"The person was found in only {pose_fraction:.0%} of frames.")
+    if len(raw) < DECODED_SHARE_WARNING * info.frame_count:  # a truncated or damaged file: say so
+        warnings.append(
+            f"Only {len(raw)} of the {info.frame_count} frames the file announces could be decoded "
+            f"(the file is truncated or damaged); the analysis covers the readable part."
+        )
     knee_ok = ~np.isnan(angles["left_knee_flexion_deg"]) | ~np.isnan(angles["right_knee_flexion_deg"])
     analysis = Analysis(
         formcheck_version=__version__,
