@@ -41,6 +41,7 @@ test: install
 bench: install
 	$(PY) bench/keypoints.py
 	$(PY) bench/accuracy.py
+	$(PY) bench/throughput.py
 
 ## Rebuild the model bundles from the pinned registry packages and check their sha256
 models:

@@ -43,7 +43,7 @@ from formcheck.schema import (
     SubjectInfo,
 )
 from formcheck.series import AngleSeries, PoseSeries
-from formcheck.sources import VideoInfo, iter_frames, probe
+from formcheck.sources import VideoInfo, iter_frames, probe, read_ahead
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -109,7 +109,8 @@ def write_annotated_video(
     scale = min(1.0, ANNOTATED_LONG_SIDE / info.long_side)
     times = pose.time_s
     with VideoSink(path, int(info.width * scale), int(info.height * scale), info.fps) as sink:
-        for frame in iter_frames(info, pixel_format="bgr24", max_long_side=ANNOTATED_LONG_SIDE):
+        frames = iter_frames(info, pixel_format="bgr24", max_long_side=ANNOTATED_LONG_SIDE)
+        for frame in read_ahead(frames):  # decode the next frames while this one is drawn and encoded
             # Match by time, not index: robust to a frame skipped in one of the two passes.
             i = int(np.clip(np.searchsorted(times, frame.time_s - 1e-4), 0, len(times) - 1))
             image = frame.image
