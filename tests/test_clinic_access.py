@@ -174,3 +174,28 @@ def test_tape_measured_screening_is_scored(client):
     patched = client.patch(f"{API}/athletes/{athlete}", json={"leg_length_left_cm": 80}, headers=a)
     assert patched.status_code == 200 and patched.json()["leg_length_right_cm"] == 91.0
     assert client.patch(f"{API}/athletes/{athlete}", json={"leg_length_left_cm": 500}, headers=a).status_code == 422
+
+
+def test_repeated_failed_logins_are_throttled_per_account(client):
+    register(client, "a@clinic.test")
+    register(client, "b@clinic.test")
+    wrong = {"email": "a@clinic.test", "password": "not the password"}
+    assert [client.post(f"{API}/auth/login", json=wrong).status_code for _ in range(5)] == [401] * 5
+    blocked = client.post(f"{API}/auth/login", json={"email": "a@clinic.test", "password": PASSWORD})
+    assert blocked.status_code == 429 and blocked.json()["code"] == "too_many_attempts"
+    assert 0 < int(blocked.headers["retry-after"]) <= 900
+    assert client.post(f"{API}/auth/login", json={"email": "b@clinic.test", "password": PASSWORD}).status_code == 200
+
+
+def test_login_throttle_window():
+    from formcheck.clinic.auth import LoginThrottle
+
+    t = LoginThrottle(max_failures=2, window_s=60)
+    t.failed("x", 0.0)
+    assert t.retry_after("x", 1.0) == 0
+    t.failed("x", 10.0)
+    assert t.retry_after("x", 11.0) == 50        # the first failure ages out at 60 s
+    assert t.retry_after("x", 61.0) == 0
+    t.failed("x", 62.0)
+    t.succeeded("x")
+    assert t.retry_after("x", 63.0) == 0

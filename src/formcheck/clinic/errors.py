@@ -34,3 +34,13 @@ class GoneError(FormcheckError):
 def not_found(what: str) -> NotFoundError:
     """The same answer whether the id does not exist or belongs to another clinician."""
     return NotFoundError(f"No {what} with this id.", f"List your {what}s to find the right id.")
+
+
+class TooManyAttemptsError(FormcheckError):
+    code = "too_many_attempts"
+    http_status = 429
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__("Too many failed logins for this account.",
+                         f"Wait {retry_after_s} s (see Retry-After) and try again, or reset the password.")
+        self.headers = {"Retry-After": str(retry_after_s)}

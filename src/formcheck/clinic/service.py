@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import shutil
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from formcheck.clinic import auth
-from formcheck.clinic.errors import ConflictError, GoneError, UnauthorizedError, not_found
+from formcheck.clinic.errors import ConflictError, GoneError, TooManyAttemptsError, UnauthorizedError, not_found
 from formcheck.clinic.history import build_history, screening_metrics
 from formcheck.clinic.models import (
     ApiKey,
@@ -64,7 +64,8 @@ class ClinicService:
     def __init__(self, settings: ServiceSettings, clinic: ClinicSettings, jobs: JobStore, manager: JobManager) -> None:
         self.settings, self.clinic_settings = settings, clinic
         self.jobs, self.manager = jobs, manager
-        self.store = ClinicStore(settings.db_path, timeout_s=getattr(settings, "db_timeout_s", 10.0))
+        self.store = ClinicStore(settings.db_path, timeout_s=settings.db_timeout_s)
+        self.throttle = auth.LoginThrottle()
 
     def start(self) -> None:
         self.store.init()
@@ -82,10 +83,16 @@ class ClinicService:
         return self._new_session(row, kind)
 
     def login(self, email: str, password: str, kind: str) -> tuple[TokenOut, str]:
-        row = self.store.clinician_by_email(email.strip().lower())
+        email = email.strip().lower()
+        wait = self.throttle.retry_after(email, time.monotonic())
+        if wait:
+            raise TooManyAttemptsError(wait)
+        row = self.store.clinician_by_email(email)
         if not auth.verify_password(row["password_hash"] if row else None, password):
+            self.throttle.failed(email, time.monotonic())
             raise UnauthorizedError("Wrong e-mail or password.", "Check both and try again.")
         assert row is not None
+        self.throttle.succeeded(email)
         if auth.needs_rehash(row["password_hash"]):
             self.store.set_password_hash(row["id"], auth.hash_password(password))
         return self._new_session(row, kind)
