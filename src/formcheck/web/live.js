@@ -178,7 +178,8 @@ async function start() {
     return;
   }
   try {
-    state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+    // No size constraint: a requested aspect ratio makes the browser crop the picture (feet, head).
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: false });
   } catch (err) {
     showError(`No camera: ${err.message || err.name}.`, "Allow camera access for this page and check that no other program uses the webcam.");
     return;

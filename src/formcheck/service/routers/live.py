@@ -211,5 +211,5 @@ async def live(websocket: WebSocket) -> None:
         if websocket.application_state == WebSocketState.CONNECTED:
             try:
                 await websocket.close()
-            except RuntimeError:
+            except (RuntimeError, WebSocketDisconnect):   # the client left first
                 pass
