@@ -21,19 +21,12 @@ from formcheck.config import Settings
 from formcheck.errors import NoPersonError
 from formcheck.kinematics import compute_kinematics
 from formcheck.movements import analyze_movement
-from formcheck.outputs import (
-    VideoSink,
-    draw_header,
-    draw_joint_angles,
-    draw_legend,
-    draw_skeleton,
-    plot_angles,
-    write_angles_csv,
-    write_mot,
-)
+from formcheck.outputs import plot_angles, write_angles_csv, write_mot
+from formcheck.outputs.annotated import write_annotated_video
 from formcheck.pose.landmarker import extract_poses, save_series
 from formcheck.pose.marker import find_floor_marker
 from formcheck.pose.models import resolve_model
+from formcheck.pose.parallel import pose_workers
 from formcheck.schema import (
     Analysis,
     AngleSummary,
@@ -43,11 +36,9 @@ from formcheck.schema import (
     SubjectInfo,
 )
 from formcheck.series import AngleSeries, PoseSeries
-from formcheck.sources import VideoInfo, iter_frames, probe, read_ahead
+from formcheck.sources import probe
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-
-ANNOTATED_LONG_SIDE = 1280  # browser playback; larger adds bytes, not information
 # Fewer decoded frames than this share of the header's count: the result is partial, and says so.
 DECODED_SHARE_WARNING = 0.9
 
@@ -96,34 +87,6 @@ def _longest_gap_s(time_s: np.ndarray, ok: np.ndarray) -> float:
     if start is not None:
         longest = max(longest, time_s[-1] - time_s[start] + (time_s[1] - time_s[0] if len(time_s) > 1 else 0))
     return float(longest)
-
-
-def _frame_values(angles: AngleSeries, i: int) -> dict[str, float]:
-    return {name: float(values[i]) for name, values in angles.angles.items()}
-
-
-def write_annotated_video(
-    info: VideoInfo, pose: PoseSeries, angles: AngleSeries, path: Path, progress: Callable[[int], None] | None
-) -> None:
-    """Second decoding pass: draw the cleaned skeleton and the angles on every frame."""
-    scale = min(1.0, ANNOTATED_LONG_SIDE / info.long_side)
-    times = pose.time_s
-    with VideoSink(path, int(info.width * scale), int(info.height * scale), info.fps) as sink:
-        frames = iter_frames(info, pixel_format="bgr24", max_long_side=ANNOTATED_LONG_SIDE)
-        for frame in read_ahead(frames):  # decode the next frames while this one is drawn and encoded
-            # Match by time, not index: robust to a frame skipped in one of the two passes.
-            i = int(np.clip(np.searchsorted(times, frame.time_s - 1e-4), 0, len(times) - 1))
-            image = frame.image
-            h, w = image.shape[:2]
-            xy = pose.image_xy[i] * (w / info.width, h / info.height)
-            visible = ~np.isnan(xy[:, 0])
-            draw_skeleton(image, xy, visible)
-            draw_joint_angles(image, xy, _frame_values(angles, i))
-            draw_legend(image)
-            draw_header(image, [f"t = {frame.time_s:5.2f} s"])
-            sink.write(image, frame.time_s)
-            if progress:
-                progress(1)
 
 
 def analyze_video(
@@ -179,7 +142,15 @@ def analyze_video(
     spans = [(rep.start_s, rep.end_s, f"{rep.index}{rep.side[0].upper()}") for rep in movement.reps]
     for plot in plot_angles(angles, out_dir, spans):
         files[f"plot_{plot.stem}"] = plot.name
-    write_annotated_video(info, clean, angles, out_dir / files["annotated_video"], tick("video"))
+    write_annotated_video(
+        info,
+        clean,
+        angles,
+        out_dir / files["annotated_video"],
+        tick("video"),
+        workers=pose_workers(settings.pose),
+        min_segment_s=settings.pose.min_chunk_s,
+    )
 
     warnings = []
     if raw.subject.people_seen > 1:

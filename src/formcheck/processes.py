@@ -1,0 +1,126 @@
+"""Run a few CPU-bound tasks of one clip side by side, one process each, with progress.
+
+Used for the pose chunks (pose/parallel.py) and the annotated-video segments
+(outputs/annotated.py). Processes, not threads: MediaPipe and the drawing code hold the GIL
+or one core each. They are started with "spawn" (the caller may have threads: the service,
+the decode read-ahead), and each task streams its own part of the clip from the file, so
+nothing clip-sized crosses a process boundary. A task that fails or dies stops the others;
+the caller gets the error, never a partial result.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from formcheck.errors import FormcheckError
+
+# How often the parent checks that its workers are still alive while it waits.
+POLL_S = 1.0
+# Progress messages are batched: one per this many units of work per task.
+PROGRESS_EVERY = 10
+
+
+def available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # honours taskset / container CPU sets
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_count(configured: int) -> int:
+    """Processes for one clip: `configured`, 0 meaning one per core. A daemonic process
+    (e.g. a service slot) may not start children, so it does the work itself."""
+    if multiprocessing.current_process().daemon:
+        return 1
+    return configured or available_cores()
+
+
+class _Reporter:
+    """The `report(n)` a task gets: batches progress onto the parent's queue."""
+
+    def __init__(self, messages, index: int) -> None:
+        self.messages, self.index, self.pending = messages, index, 0
+
+    def __call__(self, n: int = 1) -> None:
+        self.pending += n
+        if self.pending >= PROGRESS_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.messages.put(("progress", self.index, self.pending))
+            self.pending = 0
+
+
+def _task_main(fn: Callable[..., Any], args: tuple, index: int, messages) -> None:
+    report = _Reporter(messages, index)
+    try:
+        result = fn(*args, report)
+        report.flush()
+        messages.put(("done", index, result))
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        hint = exc.hint if isinstance(exc, FormcheckError) else ""
+        detail = (type(exc), str(getattr(exc, "message", exc)), hint, traceback.format_exc())
+        messages.put(("error", index, detail))
+
+
+def _raise_task_error(index: int, detail: tuple) -> None:
+    cls, message, hint, trace = detail
+    if isinstance(cls, type) and issubclass(cls, FormcheckError):
+        raise cls(message, hint)
+    raise RuntimeError(f"worker process {index} failed: {message}\n{trace}")
+
+
+def run_parallel(
+    fn: Callable[..., Any], task_args: Sequence[tuple], progress: Callable[[int], None] | None = None
+) -> list[Any]:
+    """`fn(*args, report)` for each args in its own process; results in task order.
+
+    `fn` must be a module-level function (it is pickled by name); `report(n)` adds n to the
+    progress passed on to `progress`.
+    """
+    ctx = multiprocessing.get_context("spawn")
+    messages = ctx.Queue()
+    workers = [
+        ctx.Process(target=_task_main, args=(fn, args, k, messages), name=f"formcheck-{fn.__name__}-{k}")
+        for k, args in enumerate(task_args)
+    ]
+    results: dict[int, Any] = {}
+    try:
+        for worker in workers:
+            worker.start()
+        while len(results) < len(workers):
+            try:
+                kind, index, payload = messages.get(timeout=POLL_S)
+            except queue.Empty:
+                dead = [k for k, w in enumerate(workers) if k not in results and not w.is_alive()]
+                if not dead:
+                    continue
+                try:  # a worker that has just finished may still have its result in the pipe
+                    kind, index, payload = messages.get(timeout=POLL_S)
+                except queue.Empty:
+                    raise RuntimeError(
+                        f"worker process {dead[0]} ({fn.__name__}) stopped with exit code "
+                        f"{workers[dead[0]].exitcode} without a result"
+                    ) from None
+            if kind == "progress":
+                if progress:
+                    progress(payload)
+            elif kind == "done":
+                results[index] = payload
+            else:
+                _raise_task_error(index, payload)
+    finally:
+        for worker in workers:
+            if worker.is_alive() and len(results) < len(workers):
+                worker.terminate()
+        for worker in workers:
+            if worker.pid is not None:
+                worker.join(timeout=10)
+        messages.close()
+    return [results[k] for k in range(len(workers))]
