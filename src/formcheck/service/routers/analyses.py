@@ -22,8 +22,16 @@ from formcheck.sources import probe
 
 PREFIX = "/api/v1/analyses"
 MODELS = ("lite", "full", "heavy")
-ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 409, 413, 415, 422, 503)}
-UPLOAD_ERRORS = {**ERRORS, **{status: {"model": ErrorBody} for status in (429, 507)}}
+
+
+def _errors(*statuses: int) -> dict:
+    """Error responses are JSON (ErrorBody) even on routes that answer HTML, CSV or video."""
+    body = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+    return {status: {"description": "Error: code, message, hint.", "content": body} for status in statuses}
+
+
+ERRORS = _errors(400, 404, 409, 413, 415, 422, 503)
+UPLOAD_ERRORS = _errors(400, 404, 409, 413, 415, 422, 429, 503, 507)
 
 router = APIRouter(prefix=PREFIX, tags=["analyses"])
 
