@@ -138,11 +138,13 @@ class ClipSpec:
     height: int = 360
     fps: float = 30.0
     seed: int = 0
+    # False: the injected amount stays below the flag's cut-off; none of its codes may be raised
+    expect_flags: bool = True
 
     @property
     def name(self) -> str:
         c = ",".join(f"{k}={v:g}" for k, v in self.comps) or "none"
-        return f"{self.motion}/{self.view}/{c}/body{self.body}"
+        return f"{self.motion}/{self.view}/{c}{'' if self.expect_flags else '(sub)'}/body{self.body}"
 
     def synth_config(self):
         from formcheck.synth.clip import SynthConfig
@@ -173,40 +175,50 @@ def build_matrix(full: bool, width: int, height: int) -> list[ClipSpec]:
     reps = 3 if full else 2
     specs: list[ClipSpec] = []
 
-    def add(motion, view, comps=(), body="A", side=None):
+    def add(motion, view, comps=(), body="A", side=None, expect=True):
         s = side or side_of.get(motion, "right" if len(specs) % 2 == 0 else "left")
         specs.append(ClipSpec(motion, view, tuple(comps), body, s, reps, width, height, 30.0,
-                              _seed(motion, view, comps, body)))
+                              _seed(motion, view, comps, body), expect))
 
     for mi, m in enumerate(motions):
         for vi, v in enumerate(views):
             bodies = ("A", "B") if full else ("AB"[(mi + vi) % 2],)
             for b in bodies:
                 add(m, v, (), b)
+    # (motion, view, compensations, expect a flag). The knobs are joint-angle commands, not the
+    # measured quantity: the amounts are chosen so that the quantity formcheck measures on the
+    # TRUE landmarks clears the cut-off in thresholds.toml by a margin (printed per clip as
+    # "truth peak"; e.g. knee_valgus=30 -> 2D FPPA 18 deg in a front lunge vs 13.5; trunk_lean=35
+    # -> 39 deg in a lunge vs 30), and the "(sub)" cells stay clearly below it (must not flag).
     comp_cells = [
-        ("forward_lunge", "front", (("knee_valgus", 10.0),)),
-        ("single_leg_squat", "front", (("knee_valgus", 10.0),)),
-        ("single_leg_squat", "front", (("pelvic_drop", 8.0),)),
-        ("msebt_anterior", "front", (("pelvic_drop", 8.0),)),
-        ("forward_lunge", "side", (("trunk_lean", 15.0),)),
-        ("squat", "side", (("trunk_lean", 15.0),)),
-        ("msebt_anterior", "side", (("reduced_hip_flexion", 15.0),)),
-        ("msebt_anterior", "side", (("excess_knee_flexion", 20.0),)),
+        ("forward_lunge", "front", (("knee_valgus", 30.0),), True),
+        ("single_leg_squat", "front", (("knee_valgus", 25.0),), True),
+        ("single_leg_squat", "front", (("pelvic_drop", 8.0),), True),
+        ("msebt_anterior", "front", (("pelvic_drop", 8.0),), True),
+        ("forward_lunge", "side", (("trunk_lean", 35.0),), True),
+        ("squat", "side", (("trunk_lean", 25.0),), True),
+        ("msebt_anterior", "side", (("reduced_hip_flexion", 15.0),), True),
+        ("msebt_anterior", "side", (("excess_knee_flexion", 20.0),), True),
+        ("forward_lunge", "front", (("knee_valgus", 5.0),), False),
+        ("single_leg_squat", "front", (("pelvic_drop", 3.0),), False),
+        ("forward_lunge", "side", (("trunk_lean", 15.0),), False),
+        ("squat", "side", (("trunk_lean", 5.0),), False),
     ]
     if full:
         comp_cells += [
-            ("step_up", "front", (("knee_valgus", 10.0),)),
-            ("step_up", "front", (("pelvic_drop", 8.0),)),
-            ("squat", "front", (("knee_valgus", 10.0),)),
-            ("single_leg_squat", "front", (("trunk_lean", 15.0),)),
-            ("step_up", "side", (("trunk_lean", 15.0),)),
-            ("forward_lunge", "side", (("heel_lift", 15.0),)),
-            ("msebt_anterior", "front", (("knee_valgus", 10.0),)),
-            ("forward_lunge", "front", (("knee_valgus", 20.0),)),   # 10 stays under the 13.5 cut-off
+            ("step_up", "front", (("knee_valgus", 30.0),), True),
+            ("step_up", "front", (("pelvic_drop", 8.0),), True),
+            ("squat", "front", (("knee_valgus", 30.0),), True),
+            ("single_leg_squat", "front", (("trunk_lean", 20.0),), True),
+            ("step_up", "side", (("trunk_lean", 35.0),), True),
+            ("forward_lunge", "side", (("heel_lift", 30.0),), True),
+            ("msebt_anterior", "front", (("knee_valgus", 30.0),), True),
+            ("single_leg_squat", "front", (("knee_valgus", 5.0),), False),
+            ("step_up", "front", (("pelvic_drop", 3.0),), False),
         ]
-    for ci, (m, v, comps) in enumerate(comp_cells):
+    for ci, (m, v, comps, expect) in enumerate(comp_cells):
         for b in (("A", "B") if full else ("AB"[ci % 2],)):
-            add(m, v, comps, b)
+            add(m, v, comps, b, expect=expect)
     return specs
 
 
@@ -296,18 +308,56 @@ def error_stats(e: np.ndarray) -> dict:
             "bias": float(np.mean(e)), "p90": float(np.percentile(np.abs(e), 90))}
 
 
-def expected_codes(comps) -> set[str]:
+SINGLE_LEG_MOTIONS = ("single_leg_squat", "step_up", "msebt_anterior", "msebt_posteromedial",
+                      "msebt_posterolateral", "msebt")
+TRUNK_KEY = {"lunge": "trunk_lean_lunge", "squat": "trunk_lean_squat"}
+
+
+def truth_peaks(spec: ClipSpec, arrays: dict) -> dict:
+    """Per injected knob with a frontal/trunk cut-off: the quantity formcheck measures (its 2D
+    definition on the TRUE projections, fc2d_*) at its peak over the frames where the
+    compensation is at least half on, and the cut-off from thresholds.toml. Shows whether an
+    injection really crosses (or, for "(sub)" cells, stays below) the published cut-off."""
+    from formcheck.movements.thresholds import load_thresholds
+
+    th = load_thresholds()
+    w = np.asarray(arrays.get("comp_weight", np.ones(len(arrays["time_s"]))), float) >= 0.5
+    out = {}
+    for name, _amount in spec.comps:
+        if name == "knee_valgus":
+            cols, key = ["fc2d_left_knee_fppa_deg", "fc2d_right_knee_fppa_deg"], "knee_valgus_fppa"
+        elif name == "pelvic_drop":
+            cols, key = ["fc2d_left_pelvic_drop_deg", "fc2d_right_pelvic_drop_deg"], "pelvic_drop"
+        elif name == "trunk_lean" and spec.motion in SINGLE_LEG_MOTIONS:
+            cols, key = ["fc2d_left_trunk_lateral_lean_deg"], "trunk_lateral_lean"
+        elif name == "trunk_lean" and FAMILY_FOR[spec.motion] in TRUNK_KEY:
+            cols, key = ["fc2d_trunk_lean_deg"], TRUNK_KEY[FAMILY_FOR[spec.motion]]
+        else:
+            continue
+        vals = [np.abs(arrays[c][w]) if "lateral" in c else np.asarray(arrays[c], float)[w]
+                for c in cols if c in arrays]
+        v = np.concatenate(vals) if vals else np.zeros(0)
+        v = v[np.isfinite(v)]
+        cut = float(th[key].value)
+        out[name] = {"peak": float(v.max()) if v.size else None, "cutoff": cut, "key": key}
+    return out
+
+
+def expected_codes(comps, expect: bool = True) -> set[str]:
     out: set[str] = set()
-    for name, _amount in comps:
+    for name, _amount in comps if expect else ():
         out |= set(EXPECTED_FLAGS.get(name, ()))
     return out
 
 
-def flag_outcome(comps, raised_codes) -> dict:
+def flag_outcome(comps, raised_codes, expect: bool = True) -> dict:
     """Per clip: tp/fp (over raised codes in FLAG_UNIVERSE, counted once per code) and hits /
-    misses (per injected compensation that has an entry in EXPECTED_FLAGS)."""
+    misses (per injected compensation that has an entry in EXPECTED_FLAGS). expect=False: a
+    sub-threshold injection, scored like a clip with none (every raised code is a false one)."""
     raised = {c for c in raised_codes if c in FLAG_UNIVERSE}
-    exp = expected_codes(comps)
+    exp = expected_codes(comps, expect)
+    if not expect:
+        comps = ()
     tp = len(raised & exp)
     fp = len(raised - exp)
     hits = misses = 0
@@ -347,15 +397,12 @@ def match_reach(trials: list[dict], reps: list[dict], tol_s: float = 1.5) -> lis
             if d <= bd:
                 best, bd = i, d
         truth_pct = 100.0 * tr["max_reach_norm"]
-        fc_pct = 100.0 * tr["fc_def_norm"] if tr.get("fc_def_norm") is not None else None
         if best is None:
-            out.append({"truth_pct": truth_pct, "truth_fc_def_pct": fc_pct, "pred_pct": None, "err_pct": None,
-                        "err_fc_def_pct": None})
+            out.append({"truth_pct": truth_pct, "pred_pct": None, "err_pct": None})
         else:
             used.add(best)
             p = float(reps[best]["reach_pct_leg"])
-            out.append({"truth_pct": truth_pct, "truth_fc_def_pct": fc_pct, "pred_pct": p, "err_pct": p - truth_pct,
-                        "err_fc_def_pct": None if fc_pct is None else p - fc_pct})
+            out.append({"truth_pct": truth_pct, "pred_pct": p, "err_pct": p - truth_pct})
     return out
 
 
@@ -380,18 +427,7 @@ def true_rep_count(meta: dict) -> int:
     return len(meta.get("events", []))
 
 
-def fc_definition_reach(arrays: dict, meta: dict, frame: int, stance: str) -> float:
-    """Max reach as formcheck defines it (movements/exercises/sebt.py: from the stance-foot
-    centre = mean of ankle, heel and toe, to the reaching toe; horizontal distance) on the TRUE
-    3D points, / leg length. Separates the definition offset from the pose error."""
-    w = np.asarray(arrays["world_xyz"], float)[frame]          # synth world, y up
-    st, rc = LEG[stance], LEG["left" if stance == "right" else "right"]
-    centre = w[[st["ankle"], st["heel"], st["toe"]]].mean(axis=0)
-    d = w[rc["toe"]] - centre
-    return float(np.hypot(d[0], d[2]) / meta["leg_length_m"])
-
-
-def true_trials(meta: dict, arrays: dict | None = None) -> list[dict]:
+def true_trials(meta: dict) -> list[dict]:
     ev = {e["rep"]: e for e in meta.get("events", [])}
     out = []
     for tr in meta.get("msebt_reaches", []) or []:
@@ -399,8 +435,6 @@ def true_trials(meta: dict, arrays: dict | None = None) -> list[dict]:
         t = fr / meta["fps"] if fr is not None else ev.get(tr["rep"], {}).get("max_reach_s")
         d = {"rep": tr["rep"], "direction": tr["direction"], "max_reach_s": float(t),
              "max_reach_norm": float(tr["max_reach_norm"])}
-        if arrays is not None and fr is not None:
-            d["fc_def_norm"] = fc_definition_reach(arrays, meta, int(fr), tr["stance"])
         out.append(d)
     return out
 
@@ -424,6 +458,8 @@ def evaluate(spec: ClipSpec, cache: Path, source: str) -> dict:
     if len(series.time_s) != len(arrays["time_s"]):
         res["warning"] = "frame count differs from the truth; compared by index"
     res["detection_rate"] = float(np.mean(~np.isnan(series.image_xy[:, :, 0]).all(axis=1)))
+    res["expect_flags"] = spec.expect_flags
+    res["truth_peaks"] = truth_peaks(spec, arrays)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         clean, angles = compute_kinematics(series)
@@ -461,9 +497,9 @@ def evaluate(spec: ClipSpec, cache: Path, source: str) -> dict:
         r["family"] = fam
         r["family_ok"] = fam == FAMILY_FOR[spec.motion]
         if mode == "given":
-            r["flag_outcome"] = flag_outcome(spec.comps, codes)
+            r["flag_outcome"] = flag_outcome(spec.comps, codes, spec.expect_flags)
             if spec.motion.startswith("msebt"):
-                r["reach"] = match_reach(true_trials(meta, arrays), r["reps"])
+                r["reach"] = match_reach(true_trials(meta), r["reps"])
         res[mode] = r
     return res
 
@@ -515,8 +551,6 @@ def aggregate(results: list[dict], sources: list[str]) -> dict:
             row["reach_trials"] = [len(errs), len(reach)]
             row["reach_mae_pct"] = float(np.mean(np.abs(errs))) if errs else None
             row["reach_bias_pct"] = float(np.mean(errs)) if errs else None
-            e2 = [t["err_fc_def_pct"] for t in reach if t.get("err_fc_def_pct") is not None]
-            row["reach_mae_fc_def_pct"] = float(np.mean(np.abs(e2))) if e2 else None
             # agreement with the flags the analysis raises on the TRUE landmarks (same clip)
             if s != "truth":
                 tp = fp = fn = 0
@@ -557,7 +591,7 @@ def format_table(agg: dict, matrix_note: str) -> str:
              "kinematics + movement analysis)")
     head = (f"{'view':<8} {'model':<6} {'clips':>5} {'detect':>7} {'reps auto':>10} {'reps given':>10} "
             f"{'auto fam':>9} {'flag P':>7} {'flag R':>7} {'tp/fp/miss':>11} {'P~tru':>6} {'R~tru':>6} "
-            f"{'reach MAE%':>10} {'bias%':>6} {'MAE~fc%':>8} {'trials':>7}")
+            f"{'reach MAE%':>10} {'bias%':>6} {'trials':>7}")
     L += [head, "-" * len(head)]
     for s in agg["summary"]:
         def frac(x):
@@ -568,7 +602,7 @@ def format_table(agg: dict, matrix_note: str) -> str:
                  f"{_f(s['flag_precision'], 2, 7)} {_f(s['flag_recall'], 2, 7)} {tpf:>11} "
                  f"{_f(s.get('vs_truth_flag_precision'), 2, 6)} {_f(s.get('vs_truth_flag_recall'), 2, 6)} "
                  f"{_f(s['reach_mae_pct'], 1, 10)} {'-' if s['reach_bias_pct'] is None else format(s['reach_bias_pct'], '+.1f'):>6} "
-                 f"{_f(s['reach_mae_fc_def_pct'], 1, 8)} {frac(s['reach_trials']):>7}")
+                 f"{frac(s['reach_trials']):>7}")
     L.append("")
     L.append("Targets: side/full knee MAE<=4, hip<=5, ankle<=7; front knee FPPA<=4, pelvic drop<=3; reps exact; "
              f"flag P and R >= {TARGET_FLAG_PR}; mSEBT reach within {TARGET_REACH_PCT:g} % of leg length.")
@@ -578,9 +612,8 @@ def format_table(agg: dict, matrix_note: str) -> str:
              "mapping below not expected (counted once per clip), miss = injection with none of its codes.")
     L.append("P~tru / R~tru: the model's flags (mapping codes) against the flags the same analysis raises on the "
              "TRUE landmarks: pose-model error alone, whatever the thresholds.")
-    L.append("reach: MovementReport rep reach_pct_leg - truth max_reach_norm*100 (truth: stance toe tip -> "
-             "reach toe tip along the reach direction / leg length); MAE~fc% = against formcheck's own "
-             "definition (stance-foot centre -> reach toe, horizontal) on the true 3D points.")
+    L.append("reach: MovementReport rep reach_pct_leg - truth max_reach_norm*100 (both: stance toe tip at "
+             "rest -> reaching toe tip along the direction's grid line / leg length, the protocol's reading).")
     L.append("")
     L.append("EXPECTED_FLAGS (injected compensation -> flag codes that detect it):")
     for k, v in EXPECTED_FLAGS.items():
@@ -594,7 +627,9 @@ def per_clip_lines(results: list[dict]) -> str:
     for r in results:
         by.setdefault(r["clip"], []).append(r)
     for clip, rs in by.items():
-        L.append(f"  {clip}  (true reps {rs[0]['true_reps']})")
+        pk = "; ".join(f"{k} truth peak {'-' if v['peak'] is None else format(v['peak'], '.1f')} vs {v['key']} "
+                       f"{v['cutoff']:g}" for k, v in rs[0].get("truth_peaks", {}).items())
+        L.append(f"  {clip}  (true reps {rs[0]['true_reps']}{'; ' + pk if pk else ''})")
         for r in rs:
             a, g = r.get("auto", {}), r.get("given", {})
             reach = g.get("reach", [])

@@ -61,9 +61,28 @@ def test_match_reach(acc):
 
 def test_matrix_default_is_small_and_keys_unique(acc):
     specs = acc.build_matrix(False, 640, 360)
-    assert 15 <= len(specs) <= 25
+    assert 15 <= len(specs) <= 30
     assert len({s.key() for s in specs}) == len(specs)
     views = {s.view for s in specs}
     assert views == {"side", "front", "oblique"}
     assert {s.body for s in specs} == {"A", "B"}
     assert all(n in acc.EXPECTED_FLAGS for s in specs for n, _ in s.comps)
+    # both kinds of compensation cells: above the cut-off (must flag) and below it (must not)
+    assert {s.expect_flags for s in specs if s.comps} == {True, False}
+
+
+def test_sub_threshold_injection_scores_as_a_negative(acc):
+    o = acc.flag_outcome((("knee_valgus", 5.0),), ["knee_valgus_fppa"], expect=False)
+    assert (o["tp"], o["fp"], o["hits"], o["misses"]) == (0, 1, 0, 0)
+    o = acc.flag_outcome((("knee_valgus", 5.0),), [], expect=False)
+    assert (o["tp"], o["fp"], o["hits"], o["misses"]) == (0, 0, 0, 0)
+
+
+def test_truth_peaks_read_the_injected_quantity(acc):
+    from formcheck.synth.clip import simulate_truth
+
+    spec = acc.ClipSpec("single_leg_squat", "front", (("pelvic_drop", 8.0),), "A", "left", 1, 320, 180)
+    arrays, _ = simulate_truth(spec.synth_config())
+    pk = acc.truth_peaks(spec, arrays)["pelvic_drop"]
+    assert pk["key"] == "pelvic_drop" and pk["cutoff"] == 5.0
+    assert 6.5 < pk["peak"] < 9.0
