@@ -101,7 +101,7 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
                          f"{rec.family.replace('_', ' ')} (score {rec.scores.get(rec.family, 0):.2f}).")
 
     ex = ex_registry.create(name)
-    segs = segment(ctx.t, ex.driver(ctx), ex.params())
+    segs = segment(ctx.t, ex.driver(ctx), ex.params(ctx))
     if family == "sebt":
         # reach directions differ in excursion, so "partial" (vs the median) is meaningless;
         # trial validity is judged by the SEBT rules instead

@@ -206,7 +206,8 @@ class MovementContext:
             np.isfinite([out["left"], out["right"]])) else float("nan")
         return out
 
-    def _lowest_point_y(self, side: str) -> np.ndarray:
+    def lowest_point_y(self, side: str) -> np.ndarray:
+        """(T,) image y (pixels, down) of the lowest of ankle, heel and toe."""
         ys = np.stack([self.xy(side, j)[:, 1] for j in ("ankle", "heel", "foot_index")])
         with np.errstate(all="ignore"):
             return np.nanmax(ys, axis=0) if np.isfinite(ys).any() else np.full(len(self.t), np.nan)
@@ -215,7 +216,7 @@ class MovementContext:
     def floor_y_side(self) -> dict[str, float]:
         """Floor line under each foot (pixels): in a side view the far foot stands higher in the
         image (perspective), so each foot gets its own floor level."""
-        raw = {s: nanpct(self._lowest_point_y(s), 60) for s in SIDES}
+        raw = {s: nanpct(self.lowest_point_y(s), 60) for s in SIDES}
         vals = [v for v in raw.values() if np.isfinite(v)]
         if not vals:
             return raw
@@ -234,7 +235,7 @@ class MovementContext:
         return self._memo(("foot_height", side), lambda: self._foot_height(side))
 
     def _foot_height(self, side: str) -> np.ndarray:
-        h = (self.floor_y_side[side] - self._lowest_point_y(side)) / self.leg_length_px["ref"]
+        h = (self.floor_y_side[side] - self.lowest_point_y(side)) / self.leg_length_px["ref"]
         return fill_gaps(self.t, h, self.max_gap_s)
 
     def heel_height(self, side: str) -> np.ndarray:
@@ -250,6 +251,13 @@ class MovementContext:
         y = (self.xy("left", "hip")[:, 1] + self.xy("right", "hip")[:, 1]) / 2
         h = (self.floor_y - y) / self.leg_length_px["ref"]
         return smooth(self.t, fill_gaps(self.t, h, self.max_gap_s), 0.15)
+
+    @cached_property
+    def hip_drop(self) -> np.ndarray:
+        """(T,) how far the mid-hip is below its standing height, in leg lengths (image). In a
+        front view this is the one depth cue that stays in the image plane: knee flexion there
+        is a 3D estimate whose range MediaPipe compresses (a 75 deg single-leg squat reads ~30)."""
+        return self.standing_hip_height - self.hip_height
 
     @cached_property
     def standing_hip_height(self) -> float:

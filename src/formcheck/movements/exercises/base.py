@@ -45,7 +45,9 @@ class BaseExercise:
     def family(self) -> str:
         return self.spec.family
 
-    def params(self) -> SegmentParams:
+    def params(self, ctx: MovementContext | None = None) -> SegmentParams:
+        """Segmentation parameters (the clip may matter: a module whose driver depends on the
+        view returns the matching minimum excursion)."""
         known = {f.name for f in fields(SegmentParams)}
         base = {f.name: getattr(self.default_params, f.name) for f in fields(SegmentParams)}
         base.update({k: v for k, v in self.spec.segment.items() if k in known})

@@ -92,8 +92,14 @@ class Exercise(BaseExercise):
                 near = np.abs(a) <= nanpct(np.abs(a), 20)
             return np.abs(a - nanpct(a[near], 50, 0.0))
         # image-based where the view allows, world-based otherwise; the larger of the two
-        return np.fmax(excursion(off["anterior"], off["lateral"]),
-                       excursion(off["anterior_world"], off["lateral_world"]))
+        x = np.fmax(excursion(off["anterior"], off["lateral"]),
+                    excursion(off["anterior_world"], off["lateral_world"]))
+        if ctx.view.view == "frontal":
+            # an anterior reach goes toward the camera: depth, which MediaPipe's world landmarks
+            # render at about half its size. The stance leg lowers the hips with every reach
+            # (the knee bends 40-60 deg), in the image plane: add that drop
+            x = x + np.clip(np.nan_to_num(ctx.hip_drop), 0.0, None)
+        return x
 
     def stance_side(self, ctx: MovementContext, seg: Segment) -> str:
         score = {}

@@ -10,6 +10,11 @@ from formcheck.movements.metrics import heel_rise, hip_drop, loaded_leg_metrics,
 from formcheck.movements.segment import Segment, SegmentParams
 from formcheck.movements.signals import clean, nanpct
 
+# Smallest hip drop (leg lengths) that counts as a single-leg squat rep when the rep is driven
+# by the hip drop (front view): with thigh ~ shank, a drop d means a knee flexion of about
+# 2*acos(1 - d), so 0.04 ~ 33 deg; the image noise of the mid-hip is ~0.01 leg lengths.
+HIP_DROP_MIN_RANGE = 0.04
+
 
 def knee_driver(ctx: MovementContext, how: str) -> np.ndarray:
     kl = ctx.angle("knee_flexion", "left", allow_any=True)
@@ -23,12 +28,18 @@ def knee_driver(ctx: MovementContext, how: str) -> np.ndarray:
     else:
         x = kl if how == "left" else kr
     if not np.isfinite(x).any():   # no knee angles at all: hip drop, scaled to "degrees"
-        x = 150.0 * (ctx.standing_hip_height - ctx.hip_height)
+        x = 150.0 * ctx.hip_drop
     return x
 
 
 def stance_side(ctx: MovementContext, sl: slice | None = None) -> str:
+    """The lower foot. From the front both feet stand at about the same depth, so the feet are
+    compared on one floor line: the per-foot floor of the side view would take a free foot held
+    up the whole clip as standing on its own floor."""
     sl = sl or slice(None)
+    if ctx.view.view == "frontal":
+        y = {s: nanpct(ctx.lowest_point_y(s)[sl], 50, 0.0) for s in ("left", "right")}
+        return "left" if y["left"] >= y["right"] else "right"
     hl = nanpct(ctx.foot_height("left")[sl], 50, 0.0)
     hr = nanpct(ctx.foot_height("right")[sl], 50, 0.0)
     return "left" if hl <= hr else "right"
@@ -50,7 +61,20 @@ class Exercise(BaseExercise):
     def single_leg(self) -> bool:
         return bool(self.variant.get("single_leg", False))
 
+    def hip_drop_driven(self, ctx: MovementContext) -> bool:
+        """Single-leg squat seen from the front: the stance knee angle is a compressed 3D
+        estimate there, the hips going down is measured in the image."""
+        return self.single_leg and ctx.view.view == "frontal" and np.isfinite(ctx.hip_drop).any()
+
+    def params(self, ctx: MovementContext | None = None) -> SegmentParams:
+        p = super().params(ctx)
+        if ctx is not None and self.hip_drop_driven(ctx):
+            p.min_range = HIP_DROP_MIN_RANGE
+        return p
+
     def driver(self, ctx: MovementContext) -> np.ndarray:
+        if self.hip_drop_driven(ctx):
+            return ctx.hip_drop
         if self.single_leg:
             return knee_driver(ctx, stance_side(ctx))
         return knee_driver(ctx, "mean")
