@@ -346,6 +346,22 @@ def test_websocket_refuses_sessions_over_the_limit(client):
         assert configure(again)["type"] == "ready"
 
 
+@pytest.mark.samples
+def test_websocket_a_failing_frame_ends_the_session_with_the_reason(client, jpegs, monkeypatch):
+    def broken(self, rgb, time_s):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(LiveSession, "process", broken)
+    with client.websocket_connect("/api/v1/live") as ws:
+        configure(ws)
+        ws.send_bytes(frame_message(1, jpegs[0]))
+        error = ws.receive_json()
+        assert error["code"] == "internal_error" and "simulated bug" in error["message"] and error["seq"] == 1
+        assert ws.receive()["code"] == 1011
+    with client.websocket_connect("/api/v1/live") as again:   # the server (and its session slot) lives on
+        assert configure(again)["type"] == "ready"
+
+
 def test_live_page_and_exercise_list(client):
     page = client.get("/live")
     assert page.status_code == 200 and "/static/live.js" in page.text

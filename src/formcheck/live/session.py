@@ -251,7 +251,10 @@ class LiveAnalyzer:
             rep.metrics["excursion_pct_of_median"] = online.excursion_pct_of_median
             rep.flags = rep_flags(self.thresholds, self.spec.family, rep, self.exercise.variant,
                                   online.excursion_pct_of_median)
-        rep.feedback.runner, _ = rep_feedback(rep)
+            rep.feedback.runner, _ = rep_feedback(rep)
+        else:   # never "looks good" for a rep that was not measured
+            rep.feedback.runner = [f"Rep {rep.index}: counted, but longer than the {self.live.history_s:g} s "
+                                   "kept for measuring, so its form was not checked."]
         self.reps.append(rep)
         self.cues = rep.feedback.runner
         return {"index": rep.index, "side": rep.side, "direction": rep.direction, "complete": rep.complete,

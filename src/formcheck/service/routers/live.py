@@ -37,6 +37,7 @@ PATH = "/api/v1/live"
 FRAME_HEADER = struct.Struct(">Id")   # sequence number, client time (ms)
 MODELS = ("lite", "full", "heavy")
 CLOSE_TRY_AGAIN_LATER = 1013
+CLOSE_INTERNAL_ERROR = 1011
 
 router = APIRouter(tags=["live"])
 
@@ -182,6 +183,14 @@ class LiveConnection:
                 await self.send(_error("invalid_frame", f"Frame {frame.seq}: {exc}.",
                                        "Send each frame as a JPEG after the 12-byte header.", seq=frame.seq))
                 continue
+            except Exception as exc:  # noqa: BLE001 - a bug: say so, end this session, keep the server
+                log.exception("live session failed on frame %d", frame.seq)
+                await self.send(_error("internal_error", f"Frame {frame.seq} could not be analysed "
+                                       f"({type(exc).__name__}: {exc}).", "This is a bug; reconnect to start again.",
+                                       seq=frame.seq))
+                self.closed = True
+                await self.ws.close(code=CLOSE_INTERNAL_ERROR)
+                return
             self.processed += 1
             await self.send({"type": "result", "seq": frame.seq, "client_ms": frame.client_ms, **update.to_json(),
                              "server_ms": round(1000 * (time.perf_counter() - started), 1),
