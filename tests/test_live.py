@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import struct
+import threading
+import time
 import warnings
 from pathlib import Path
 
@@ -226,6 +228,20 @@ def test_setup_check_passes_on_the_full_body_clip(squat_updates):
 
 
 @pytest.mark.samples
+@pytest.mark.slow
+def test_cli_window_overlay_draws_skeleton_and_text(squat_updates):
+    from formcheck.live.cli import draw_overlay
+
+    update = squat_updates[100]
+    image = np.zeros((update.height, update.width, 3), np.uint8)
+    draw_overlay(image, update)
+    xy = (update.landmarks * (update.width, update.height))[SIDE_LANDMARKS["left"]["knee"]]
+    x, y = int(xy[0]), int(xy[1])
+    assert image[max(y - 15, 0):y + 15, max(x - 15, 0):x + 15].any()   # the knee is drawn
+    assert image[:40, :200].any()                                        # the header (reps)
+
+
+@pytest.mark.samples
 def test_setup_check_fails_on_cropped_frames():
     frames = clip_frames(SQUAT_CLIP, max_s=1.2)
     with LiveSession("squat") as session:
@@ -344,6 +360,33 @@ def test_websocket_refuses_sessions_over_the_limit(client):
             assert "too many live sessions" in closing["reason"]
     with client.websocket_connect("/api/v1/live") as again:   # the slot is free once the first left
         assert configure(again)["type"] == "ready"
+
+
+@pytest.mark.samples
+def test_websocket_runs_the_model_off_the_event_loop_and_closes_it_on_disconnect(client, jpegs, monkeypatch):
+    threads, closed = [], []
+    process, close = LiveSession.process, LiveSession.close
+
+    def recording_process(self, rgb, time_s):
+        threads.append(threading.current_thread().name)
+        return process(self, rgb, time_s)
+
+    def recording_close(self):
+        closed.append(threading.current_thread().name)
+        close(self)
+
+    monkeypatch.setattr(LiveSession, "process", recording_process)
+    monkeypatch.setattr(LiveSession, "close", recording_close)
+    with client.websocket_connect("/api/v1/live") as ws:
+        configure(ws)
+        for seq in (1, 2):
+            ws.send_bytes(frame_message(seq, jpegs[seq]))
+            assert ws.receive_json()["type"] == "result"
+    deadline = time.monotonic() + 10
+    while not closed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(threads) == 2 and all(name.startswith("formcheck-live") for name in threads)
+    assert len(closed) == 1 and closed[0].startswith("formcheck-live")   # the model's own thread
 
 
 @pytest.mark.samples
