@@ -344,6 +344,9 @@ def test_websocket_bad_messages_get_clear_errors_and_the_session_goes_on(client,
         assert (error["code"], error["seq"]) == ("invalid_frame", 2) and "JPEG" in error["message"]
         ws.send_text("hello")
         assert ws.receive_json()["code"] == "unexpected_text"
+        ws.send_bytes(HEADER.pack(4, float("nan")) + jpegs[0])
+        error = ws.receive_json()
+        assert (error["code"], error["seq"]) == ("invalid_frame", 4) and "time" in error["message"]
         ws.send_bytes(frame_message(3, jpegs[0]))
         result = ws.receive_json()
     assert result["type"] == "result" and result["seq"] == 3

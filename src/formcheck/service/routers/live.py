@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import struct
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -158,6 +159,11 @@ class LiveConnection:
                                            f"of {self.max_frame_bytes}.", "Send smaller JPEGs (640x480, quality 0.7)."))
                     continue
                 seq, client_ms = FRAME_HEADER.unpack_from(data)
+                if not math.isfinite(client_ms):
+                    await self.send(_error("invalid_frame", f"Frame {seq}: the time in its header is not a number.",
+                                           "Put the capture time in ms (e.g. performance.now()) after the sequence "
+                                           "number, as a big-endian float64.", seq=seq))
+                    continue
                 if self.pending is not None:
                     self.dropped += 1   # never processed: a newer frame replaces it
                 self.pending = Frame(seq, client_ms, data[FRAME_HEADER.size:])
