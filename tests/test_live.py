@@ -332,6 +332,8 @@ def test_websocket_bad_messages_get_clear_errors_and_the_session_goes_on(client,
         ws.send_text("{not json")
         error = ws.receive_json()
         assert error["code"] == "invalid_config" and "Example" in error["hint"]
+        ws.send_text(json.dumps({"type": "config", "exercise": 5}))
+        assert ws.receive_json()["code"] == "invalid_config"
         ws.send_text(json.dumps({"type": "config", "exercise": "sebt"}))
         assert "cannot be followed live" in ws.receive_json()["message"]
         ws.send_text(json.dumps({"type": "config", "exercise": "squat", "model": "/etc/passwd"}))

@@ -73,6 +73,8 @@ def live_exercises(with_aliases: bool = False) -> dict[str, str]:
 
 def resolve_exercise(name: str | None) -> str:
     """A registry name for a live-countable exercise; ValueError says which names work."""
+    if name is not None and not isinstance(name, str):
+        raise ValueError(f"exercise must be a name, not {type(name).__name__}")
     key = (name or DEFAULT_EXERCISE).strip().lower().replace("-", "_").replace(" ", "_")
     specs, aliases = ex_registry.registry(), ex_registry.aliases()
     if key in aliases:
