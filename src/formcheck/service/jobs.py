@@ -35,6 +35,8 @@ INTERRUPTED_HINT = "Upload the clip again."
 JOB_DIR = re.compile(r"^[0-9a-f]{32}$")
 MAX_ATTEMPTS = 3  # a clip that kills the server each time is not retried forever
 _STOP = None  # sentinel on the queue: a slot exits
+# Analyses are batch work: below the API process in CPU priority (Unix nice increment).
+WORKER_NICENESS = 5
 
 
 def _die_with_parent() -> None:
@@ -55,6 +57,7 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
     if os.getppid() != parent_pid:  # the server died before prctl took effect
         return
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+    os.nice(WORKER_NICENESS)  # the API (uploads, polls, /healthz) stays responsive while analyses run
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     while True:
         try:
