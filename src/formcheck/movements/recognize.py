@@ -8,7 +8,9 @@ Recognition is a transparent set of scored rules on clip-level features (no lear
                    stepping leg is the bent one (lateral / forward lunge);
 * step-up          the hips rise well above standing height (the body goes up onto a support);
 * mSEBT / reach    feet far apart, but only the stance knee bends: the free foot travels far,
-                   stays straight-ish and returns, the bent leg's foot stays put.
+                   stays straight-ish and returns, the bent leg's foot stays put; the reach
+                   comes out of the stance-leg squat (the knee is already near its deepest when
+                   the feet get wide), whereas a lunge steps first and then goes down.
 
 Geometry is normalised by the subject's leg length. The family is decided here; the variant
 (forward/reverse/lateral lunge, knee drive, overhead press) is read from the reps.
@@ -91,6 +93,31 @@ def bent_leg_travel(ctx: MovementContext, kl, kr, sep, at_sep) -> tuple[float, f
     return (float(np.mean(tb)), float(np.mean(ts))) if tb else (0.0, 0.0)
 
 
+def knee_lead(kmax: np.ndarray, sep: np.ndarray, at_sep: np.ndarray) -> float:
+    """Share of an episode's peak knee flexion already reached when the feet first get wide
+    (median over wide-stance episodes that start from the feet together; NaN if none). Used in
+    side views, where both the knee angle and the foot-to-foot distance are in the image.
+
+    A lunge steps first and then goes down (~0.3-0.5: the front knee bends on the planted
+    foot); an mSEBT reach glides out of the stance-leg squat (~0.9-1.0: the free foot never
+    takes the weight, so the reach grows with the stance knee). Independent of where the hips
+    sit, which a knee-dominant reach moves between the feet like a lunge."""
+    rest = sep <= nanpct(sep, 10, 0.0) + 0.1
+    idx = np.flatnonzero(at_sep)
+    if not idx.size:
+        return float("nan")
+    out = []
+    for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
+        before = np.flatnonzero(rest[:run[0]])
+        if not before.size:
+            continue
+        r0, first = int(before[-1]), int(run[0])
+        k0, pk = kmax[r0], np.nanmax(kmax[r0:int(run[-1]) + 1]) if np.isfinite(kmax[r0:int(run[-1]) + 1]).any() else np.nan
+        if np.isfinite(k0) and np.isfinite(pk) and np.isfinite(kmax[first]) and pk - k0 > 15.0:
+            out.append((kmax[first] - k0) / (pk - k0))
+    return float(np.median(out)) if out else float("nan")
+
+
 def support_geometry(ctx: MovementContext, kl, kr, frames, by_height: bool = False) -> tuple[float, float]:
     """(share, distance): how the hips sit relative to the supporting foot, medians over `frames`.
 
@@ -160,6 +187,8 @@ def features(ctx: MovementContext) -> dict[str, float]:
         "foot_up_active_leg": _med(np.fmax(fl, fr), active, 0.0),
         "hip_between_feet": support_geometry(ctx, kl, kr, at_sep & active if (at_sep & active).any() else at_sep)[0],
         "hip_to_support_leg": support_geometry(ctx, kl, kr, active, by_height=True)[1],
+        # side view only: from the front both the knee angle and the reach are 3D estimates
+        "knee_lead": knee_lead(kmax, sep["total"], at_sep) if ctx.view.view == "sagittal" else np.nan,
         "travel_bent_leg": tb,
         "travel_straight_leg": ts,
         "overhead_fraction": float(np.mean(ctx.wrists_overhead())) if len(ctx.t) else 0.0,
@@ -169,6 +198,8 @@ def features(ctx: MovementContext) -> dict[str, float]:
         out["hip_between_feet"] = 0.25      # unknown: neutral
     if not np.isfinite(f["hip_to_support_leg"]):
         out["hip_to_support_leg"] = 0.2
+    if not np.isfinite(f["knee_lead"]):
+        out["knee_lead"] = 0.65             # unknown: neutral
     return out
 
 
@@ -193,6 +224,7 @@ def score_families(f: dict[str, float]) -> dict[str, float]:
     lateral_shift = (still_feet * sigmoid((f["sep_lateral_at_sep"] - 0.8) / 0.1)
                      * sigmoid((0.5 - f["knee_ratio_active"]) / 0.1))
     co_move = sigmoid((f["knee_co_move_deg"] - 30.0) / 8.0)
+    reach_from_squat = sigmoid((f["knee_lead"] - 0.8) / 0.05)     # the free foot never took a step
     split_bend = (sigmoid((f["knee_min_active_deg"] - 45.0) / 8.0) * co_move
                   * sigmoid((f["sep_anterior_at_sep"] - 0.45) / 0.06))     # one foot ahead of the other
     return {
@@ -204,12 +236,13 @@ def score_families(f: dict[str, float]) -> dict[str, float]:
                                   * sigmoid((0.45 - f["foot_excursion_leg"]) / 0.05) * not_step, 3),
         # stepping lunges (feet travel) and split squats (feet planted apart, both knees bend)
         "lunge": round(knees_move * wide * between * min(1.0, feet_travel * (both_bent + (1 - both_bent) * bent_moves)
+                                                              * (1 - reach_from_squat)
                                                               + still_feet * split_bend + lateral_shift) * not_step, 3),
         "step_up": round(step, 3),
         # balance on one leg (hips stay over the stance foot) while the other foot travels far
         # and returns; whether the reaching knee bends does not matter
-        "sebt": round(sigmoid((f["knee_peak_deg"] - 20.0) / 8.0) * wide * feet_travel * (1 - between)
-                      * not_step, 3),
+        "sebt": round(sigmoid((f["knee_peak_deg"] - 20.0) / 8.0) * wide * feet_travel
+                      * max(1 - between, reach_from_squat) * not_step, 3),
     }
 
 
