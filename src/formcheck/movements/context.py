@@ -144,8 +144,10 @@ class MovementContext:
         if measure in SAGITTAL_MEASURES:
             if v == "sagittal":
                 return "2d"
-            if measure == "heel_lift":
-                return None          # foot pitch needs the foot in the image plane
+            if measure in ("heel_lift", "ankle_dorsiflexion"):
+                # foot pitch needs the foot in the image plane; MediaPipe's 3D foot is no
+                # substitute (3D dorsiflexion at 45 deg on rendered clips: bias -18 to -35 deg)
+                return None
             if measure == "knee_flexion" and v in ("frontal", "oblique"):
                 return "3d"
             if v == "oblique":
