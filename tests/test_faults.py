@@ -86,32 +86,10 @@ def test_killed_worker_fails_only_its_job(tmp_path, clip):
         assert pid not in [slot.process.pid for slot in manager._slots if slot.process is not None]
 
 
-class DiskFullSink:
-    """Wraps the pipeline's VideoSink: the disk fills up after a few frames of the annotated video."""
-
-    frames_before_full = 5
-
-    def __init__(self, real_cls, *args, **kwargs):
-        self._sink = real_cls(*args, **kwargs)
-        self._written = 0
-
-    def __enter__(self):
-        self._sink.__enter__()
-        return self
-
-    def __exit__(self, *exc):
-        return self._sink.__exit__(*exc)
-
-    def write(self, *args, **kwargs):
-        if self._written >= self.frames_before_full:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        self._written += 1
-        return self._sink.write(*args, **kwargs)
-
-
 def test_disk_full_while_writing_results_fails_cleanly(tmp_path, clip, monkeypatch):
-    """run_job in this process with the annotated-video writes failing with ENOSPC midway."""
-    import formcheck.pipeline as pipeline
+    """run_job in this process with the annotated-video writes failing with ENOSPC midway
+    (the clip is short enough for the video to be written in this process, not in chunks)."""
+    from formcheck.outputs.video import VideoSink
 
     settings = service_settings(tmp_path)
     store = JobStore(settings.db_path)
@@ -121,13 +99,20 @@ def test_disk_full_while_writing_results_fails_cleanly(tmp_path, clip, monkeypat
     folder.mkdir(parents=True)
     (folder / "input.mp4").write_bytes(clip.read_bytes())
     store.create(job_id, exercise="auto", model="lite", input_name="input.mp4", file_name="clip.mp4")
-    real = pipeline.VideoSink
-    monkeypatch.setattr(pipeline, "VideoSink", lambda *a, **k: DiskFullSink(real, *a, **k))
+    real_write, written = VideoSink.write, []
+
+    def write_until_full(self, *args, **kwargs):
+        if len(written) >= 5:  # the disk fills up after a few frames of the annotated video
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written.append(1)
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(VideoSink, "write", write_until_full)
 
     status = run_job(job_id, str(settings.db_path), str(folder), "input.mp4",
                      settings.pipeline_settings("lite").model_dump(mode="json"), "auto", 0.2)
 
-    assert status == "failed"
+    assert status == "failed" and len(written) == 5  # it failed where the disk filled up
     job = store.get(job_id)
     assert job.status == "failed" and job.error_code == "disk_full"
     assert "disk" in job.error_message and job.error_hint
@@ -213,7 +198,6 @@ def serve(data_dir: Path, port: int):
     process = subprocess.Popen(
         [sys.executable, "-m", "formcheck.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--data-dir", str(data_dir), "--workers", "1", "--model", "lite"],
-        # (uvicorn's access log would list every poll)
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )
     url = f"http://127.0.0.1:{port}"
