@@ -28,7 +28,6 @@ class PoseSettings(BaseModel):
     inference_long_side: int = Field(1280, ge=256)
     # One landmarker uses one core, so a clip is cut into time chunks, each run by its own
     # landmarker in its own process, and joined where the chunks agree (pose/chunks.py).
-    # The annotated video is written in as many time segments (outputs/annotated.py).
     # 0 = one process per available core; the service sets 1 when it runs jobs side by side.
     workers: int = Field(0, ge=0)
     # Shorter chunks would spend more on process start-up and overlap than they save.

@@ -26,7 +26,6 @@ from formcheck.outputs.annotated import write_annotated_video
 from formcheck.pose.landmarker import extract_poses, save_series
 from formcheck.pose.marker import find_floor_marker
 from formcheck.pose.models import resolve_model
-from formcheck.pose.parallel import pose_workers
 from formcheck.schema import (
     Analysis,
     AngleSummary,
@@ -142,15 +141,7 @@ def analyze_video(
     spans = [(rep.start_s, rep.end_s, f"{rep.index}{rep.side[0].upper()}") for rep in movement.reps]
     for plot in plot_angles(angles, out_dir, spans):
         files[f"plot_{plot.stem}"] = plot.name
-    write_annotated_video(
-        info,
-        clean,
-        angles,
-        out_dir / files["annotated_video"],
-        tick("video"),
-        workers=pose_workers(settings.pose),
-        min_segment_s=settings.pose.min_chunk_s,
-    )
+    write_annotated_video(info, clean, angles, out_dir / files["annotated_video"], tick("video"))
 
     warnings = []
     if raw.subject.people_seen > 1:

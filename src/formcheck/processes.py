@@ -1,8 +1,7 @@
 """Run a few CPU-bound tasks of one clip side by side, one process each, with progress.
 
-Used for the pose chunks (pose/parallel.py) and the annotated-video segments
-(outputs/annotated.py). Processes, not threads: MediaPipe and the drawing code hold the GIL
-or one core each. They are started with "spawn" (the caller may have threads: the service,
+Used for the pose chunks (pose/parallel.py). Processes, not threads: a MediaPipe
+landmarker keeps one core busy and holds its own graph state. They are started with "spawn" (the caller may have threads: the service,
 the decode read-ahead), and each task streams its own part of the clip from the file, so
 nothing clip-sized crosses a process boundary. A task that fails or dies stops the others;
 the caller gets the error, never a partial result.
