@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -105,44 +106,44 @@ def build_history(athlete_id: str, screenings: Sequence[tuple[str, dt.date, dict
 
 
 def history_png(histories: Sequence[MetricHistory], title: str = "") -> bytes:
-    """One small panel per metric: values over dates, changes beyond the MDC in red."""
-    import matplotlib
+    """One small panel per metric across screenings; changes beyond the MDC in red.
 
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
+    Object-oriented matplotlib (no pyplot state), so service threads can draw at the same time.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    shown = [h for h in histories if any(p.value is not None for p in h.points)]
-    n = max(1, len(shown))
-    cols = 2 if n > 1 else 1
-    rows = (n + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 2.6 * rows), squeeze=False)
-    for ax, h in zip(axes.flat, shown):
+    series = [h for h in histories if any(p.value is not None for p in h.points)]
+    cols = 2
+    rows = max(1, math.ceil(len(series) / cols))
+    fig = Figure(figsize=(9, 2.4 * rows), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, h in zip(axes, series):
         pts = [p for p in h.points if p.value is not None]
-        ax.plot([p.date for p in pts], [p.value for p in pts], "-o", color="#1f77b4", ms=4)
-        big = [p for p in pts if p.beyond_mdc]
-        if big:
-            ax.plot([p.date for p in big], [p.value for p in big], "o", color="#d62728", ms=8,
-                    label=f"change > MDC ({h.mdc:g} {_unit(h.unit)})")
-            ax.legend(fontsize=7, loc="best")
-        ax.set_title(h.label, fontsize=9)
-        ax.set_ylabel(_unit(h.unit), fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
-        ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(shown):]:
-        ax.axis("off")
-    if not shown:
-        axes.flat[0].text(0.5, 0.5, "No screening with results yet", ha="center", va="center")
+        ax.plot([p.date for p in pts], [p.value for p in pts], "-o", color="#1E90FF", lw=1.5, ms=4)
+        for p in pts:
+            if p.beyond_mdc:
+                ax.plot([p.date], [p.value], "o", color="#C62828", ms=8, mfc="none", mew=2)
+                ax.annotate(f"{p.change:+.1f}", (p.date, p.value), textcoords="offset points",
+                            xytext=(4, 6), fontsize=8, color="#C62828")
+        mdc = f"; MDC {h.mdc:g}" if h.mdc is not None else ""
+        ax.set_title(f"{h.label} ({_unit(h.unit) or h.unit}{mdc})", loc="left", fontsize=9)
+        ax.grid(True, color="#E5E5E5", lw=0.6)
+        ax.tick_params(labelsize=8)
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+    for ax in axes[len(series):]:
+        ax.set_visible(False)
+    if not series:
+        axes[0].set_visible(True)
+        axes[0].axis("off")
+        axes[0].text(0.5, 0.5, "No screening with results yet", ha="center", va="center")
     if title:
         fig.suptitle(title, fontsize=11)
-    fig.autofmt_xdate()
-    fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
+    fig.savefig(buf, format="png", facecolor="white")
     return buf.getvalue()
-
 
 def _unit(unit: str) -> str:
     return {"pct_limb": "% limb", "deg": "°"}.get(unit, unit)

@@ -44,7 +44,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from formcheck.clinic.models import MetricHistory
+from formcheck.clinic.history import history_png
 from formcheck.clinic.report_model import ReportTest, ScreeningReport
 from formcheck.clinic.scoring import DIRECTIONS, LEGS, ScoredTrial
 from formcheck.config import Settings
@@ -298,40 +298,6 @@ def angle_plot_png(test: ReportTest) -> tuple[bytes, str] | None:
         return (Path(tmp) / f"{plane}.png").read_bytes(), plane
 
 
-def history_plot_png(history: Sequence[MetricHistory]) -> bytes:
-    """One small panel per metric across screenings; changes beyond the MDC in red."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    series = [h for h in history if sum(p.value is not None for p in h.points) >= 1]
-    cols = 2
-    rows = max(1, math.ceil(len(series) / cols))
-    fig = Figure(figsize=(9, 2.4 * rows), dpi=110, layout="constrained")
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(rows, cols, squeeze=False).ravel()
-    for ax, h in zip(axes, series):
-        pts = [p for p in h.points if p.value is not None]
-        dates = [p.date for p in pts]
-        values = [p.value for p in pts]
-        ax.plot(dates, values, "-o", color="#1E90FF", lw=1.5, ms=4)
-        for p in pts:
-            if p.beyond_mdc:
-                ax.plot([p.date], [p.value], "o", color="#C62828", ms=8, mfc="none", mew=2)
-                ax.annotate(f"{p.change:+.1f}", (p.date, p.value), textcoords="offset points",
-                            xytext=(4, 6), fontsize=8, color="#C62828")
-        mdc = f"; MDC {h.mdc:g}" if h.mdc is not None else ""
-        ax.set_title(f"{h.label} ({_unit(h.unit) or h.unit}{mdc})", loc="left", fontsize=9)
-        ax.grid(True, color="#E5E5E5", lw=0.6)
-        ax.tick_params(labelsize=8)
-        for label in ax.get_xticklabels():
-            label.set_rotation(30)
-    for ax in axes[len(series):]:
-        ax.set_visible(False)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", facecolor="white")
-    return buf.getvalue()
-
-
 def _jpeg(image: np.ndarray) -> bytes:
     ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     if not ok:
@@ -500,7 +466,7 @@ def _history(report: ScreeningReport) -> list[Block]:
             rows.append([h.label, p.date.isoformat(), _num(p.value, 1, _unit(h.unit)),
                          "—" if p.change is None else f"{p.change:+.1f}", _num(h.mdc, 2),
                          "beyond MDC" if p.beyond_mdc else ""])
-    blocks.append(Picture(history_plot_png(report.history), "image/png",
+    blocks.append(Picture(history_png(report.history), "image/png",
                           "Each metric across screenings; a red ring marks a change larger than the minimal detectable change (MDC)."))
     blocks.append(Table(["Metric", "Date", "Value", "Change", "MDC", ""], rows, flagged, widths=[3, 1.4, 1.5, 1.1, 1, 1.2]))
     notes = [f for h in report.history for f in h.flags]

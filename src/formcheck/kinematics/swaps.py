@@ -38,7 +38,6 @@ swapped along with the positions.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.synth.camera import Camera
-from formcheck.synth.rig import SIDES, Frame, _unit, foot_points, ry
+from formcheck.synth.rig import SIDES, Frame, _unit, foot_points
 from formcheck.synth.skeleton import Skeleton
 
 VERT = """
