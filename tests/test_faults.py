@@ -21,7 +21,6 @@ import pytest
 
 from browser_support import free_port
 from conftest import require_sample
-from media_factory import write_video
 from test_service import API, SAMPLE, cut_clip, media_entries, poll, service_settings
 
 pytest.importorskip("fastapi")

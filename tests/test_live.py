@@ -12,7 +12,6 @@ import struct
 import threading
 import time
 import warnings
-from pathlib import Path
 
 import av
 import cv2

@@ -17,7 +17,6 @@ from formcheck.landmarks import (
     LEFT_KNEE,
     NUM_LANDMARKS,
     RIGHT_ANKLE,
-    RIGHT_HIP,
     RIGHT_KNEE,
     SIDE_LANDMARKS,
     SKELETON_EDGES,
