@@ -99,9 +99,10 @@ class LiveConnection:
                 await asyncio.gather(self.read_frames(), self.process_frames())
         finally:
             self.closed = True
-            loop = asyncio.get_running_loop()
             if self.session is not None:
-                await loop.run_in_executor(self.executor, self.session.close)
+                # Not awaited: when the connection's task is torn down (client gone, server stopping)
+                # there may be no running loop left, and the model must be closed all the same.
+                self.executor.submit(self.session.close)
             self.executor.shutdown(wait=False)
 
     async def configure(self) -> bool:
