@@ -46,3 +46,23 @@ def test_a_worker_that_dies_is_an_error_not_a_partial_result():
 def test_worker_count_zero_means_every_core():
     assert worker_count(3) == 3
     assert worker_count(0) == len(os.sched_getaffinity(0))
+
+
+def test_a_container_cpu_quota_caps_the_cores():
+    from formcheck.processes import cpu_quota_cores
+
+    assert cpu_quota_cores("max 100000\n") is None  # no limit
+    assert cpu_quota_cores("150000 100000\n") == 2  # --cpus 1.5: two processes, not one per host core
+    assert cpu_quota_cores("50000 100000") == 1
+    assert cpu_quota_cores("garbage") is None
+
+
+def test_available_cores_honours_the_quota_file(tmp_path, monkeypatch):
+    import formcheck.processes as processes
+
+    quota = tmp_path / "cpu.max"
+    quota.write_text("100000 100000\n")
+    monkeypatch.setattr(processes, "CGROUP_CPU_MAX", quota)
+    assert processes.available_cores() == 1
+    monkeypatch.setattr(processes, "CGROUP_CPU_MAX", tmp_path / "missing")
+    assert processes.available_cores() == max(1, len(os.sched_getaffinity(0)))

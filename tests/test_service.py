@@ -423,10 +423,10 @@ def test_serve_subcommand_registers():
 
 
 def test_workers_capped_at_core_count(tmp_path):
-    from formcheck.service.settings import cpu_count
+    from formcheck.processes import available_cores
 
-    assert service_settings(tmp_path, workers=512).workers == cpu_count()
-    assert ServiceSettings(data_dir=tmp_path).workers == cpu_count()
+    assert service_settings(tmp_path, workers=512).workers == available_cores()
+    assert ServiceSettings(data_dir=tmp_path).workers == available_cores()
 
 
 def test_settings_from_environment(monkeypatch, tmp_path):

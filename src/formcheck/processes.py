@@ -9,11 +9,13 @@ the caller gets the error, never a partial result.
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import queue
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from formcheck.errors import FormcheckError
@@ -24,11 +26,34 @@ POLL_S = 1.0
 PROGRESS_EVERY = 10
 
 
-def available_cores() -> int:
+# cgroup v2 CPU limit of this container ("max" or "<quota> <period>"), e.g. `docker run --cpus 1.5`.
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
+
+
+def cpu_quota_cores(text: str) -> int | None:
+    """Cores a cgroup v2 `cpu.max` line allows (rounded up), None when unlimited or unreadable."""
+    parts = text.split()
+    if len(parts) != 2 or parts[0] == "max":
+        return None
     try:
-        return max(1, len(os.sched_getaffinity(0)))  # honours taskset / container CPU sets
+        quota, period = int(parts[0]), int(parts[1])
+    except ValueError:
+        return None
+    return max(1, math.ceil(quota / period)) if quota > 0 and period > 0 else None
+
+
+def available_cores() -> int:
+    """Cores this process may use: its CPU set (taskset, cpuset), capped by a container's
+    CPU quota, which the CPU set does not show (more processes than the quota only thrash)."""
+    try:
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    try:
+        quota = cpu_quota_cores(CGROUP_CPU_MAX.read_text())
+    except OSError:
+        quota = None
+    return min(cores, quota) if quota else cores
 
 
 def worker_count(configured: int) -> int:

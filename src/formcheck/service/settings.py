@@ -6,7 +6,6 @@ by FORMCHECK_PIPELINE_CONFIG); these are the service's: where data goes, limits,
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -14,13 +13,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from formcheck.config import Settings
-
-
-def cpu_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))  # honours taskset / container CPU sets
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+from formcheck.processes import available_cores
 
 
 class ServiceSettings(BaseSettings):
@@ -29,13 +22,13 @@ class ServiceSettings(BaseSettings):
     data_dir: Path = Field(Path("formcheck-data"), description="SQLite database and one media folder per job.")
     max_upload_bytes: int = Field(500 * 1024 * 1024, gt=0, description="Uploads above this size get 413.")
     max_duration_s: float = Field(15 * 60.0, gt=0, description="Clips longer than this get 413.")
-    workers: int = Field(default_factory=cpu_count, ge=1, description="Analysis processes (capped at the core count).")
+    workers: int = Field(default_factory=available_cores, ge=1, description="Analysis processes (capped at the core count).")
     model: Literal["lite", "full", "heavy"] = Field("full", description="Default pose model.")
     pipeline_config: Path | None = Field(None, description="TOML overriding formcheck.config.Settings.")
     progress_interval_s: float = Field(0.5, ge=0, description="Minimum time between progress writes to the DB.")
     upload_chunk_bytes: int = Field(1024 * 1024, gt=0)
     # Live (/api/v1/live): each session holds a pose model and keeps about one core busy.
-    live_max_sessions: int = Field(default_factory=cpu_count, ge=1, description="Concurrent live sessions; more are refused.")
+    live_max_sessions: int = Field(default_factory=available_cores, ge=1, description="Concurrent live sessions; more are refused.")
     live_max_frame_bytes: int = Field(2 * 1024 * 1024, gt=0, description="Largest live frame (JPEG) accepted.")
     max_queued: int = Field(32, ge=1, description="Jobs waiting for a worker; more uploads get 429 with Retry-After.")
     retry_after_s: int = Field(30, ge=1, description="Retry-After (s) sent with 429 (queue full) and 503 answers.")
@@ -44,7 +37,7 @@ class ServiceSettings(BaseSettings):
     @field_validator("workers")
     @classmethod
     def _at_most_one_per_core(cls, value: int) -> int:
-        return min(value, cpu_count())
+        return min(value, available_cores())
 
     @property
     def db_path(self) -> Path:
