@@ -173,6 +173,7 @@ class ClipJob(BaseModel):
     progress: float
     stage: str = ""
     error: dict[str, str] | None = None
+    marker_size_cm: float | None = Field(None, description="Side of the floor marker given with the clip, cm.")
 
 
 class ScreeningTest(BaseModel):

@@ -216,6 +216,14 @@ class ClinicService:
             self.manager.delete(row["job_id"])
         self.store.delete_test(cid, test_id)
 
+    def clip_target(self, cid: str, test_id: str) -> tuple[ScreeningTest, dict[str, float | None]]:
+        """The test a clip is uploaded for, and its athlete's leg lengths: the analysis's scale."""
+        test = self.test(cid, test_id)
+        screening = self.store.screening(cid, test.screening_id)
+        if screening is None:  # deleted meanwhile
+            raise not_found("test")
+        return test, self.athlete(cid, screening["athlete_id"]).leg_length_cm
+
     def attach_clip(self, cid: str, test_id: str, job_id: str, file_name: str) -> ScreeningTest:
         """Link a freshly queued analysis to the test; the previous clip and its results go."""
         row = self.store.test(cid, test_id)
@@ -236,7 +244,8 @@ class ClinicService:
         if job is not None:
             error = ({"code": job.error_code or "failed", "message": job.error_message or "", "hint": job.error_hint or ""}
                      if job.status == FAILED else None)
-            clip = ClipJob(status=job.status, progress=job.progress, stage=job.stage, error=error)
+            clip = ClipJob(status=job.status, progress=job.progress, stage=job.stage, error=error,
+                           marker_size_cm=job.marker_size_cm)
         base = f"{API}/tests/{row['id']}"
         links = {"self": base, "clip": f"{base}/clip"}
         if job is not None and job.status == DONE:
@@ -293,6 +302,10 @@ class ClinicService:
         if not reps and analysis.movement.reps:
             notes.append(f"Test {row['id']}: no trial with the {row['leg']} leg standing was found in the clip "
                          "(check which leg stood); its reaches were not scored.")
+        job = self._job(row)
+        if reps and job is not None and job.marker_size_cm and not any(_marker_cm(r.metrics) is not None for r in reps):
+            notes.append(f"Test {row['id']}: the {job.marker_size_cm:g} cm floor marker was not found in the clip, "
+                         "so its reaches are not measured from the marker (see the scale used).")
         for n, rep in enumerate(reps, start=1):
             m = rep.metrics
             cm = _marker_cm(m)

@@ -208,6 +208,8 @@ class JobManager:
             settings,
             job.exercise,
             self.settings.progress_interval_s,
+            job.leg_length_cm,
+            job.marker_size_cm,
         ))
 
     def _crashed(self, job_id: str, reason: str) -> None:

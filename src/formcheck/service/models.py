@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from formcheck.schema import Analysis
 
 Status = Literal["queued", "running", "done", "failed"]
+# Plausible bounds of the per-upload scale, cm (leg lengths: the same as the clinic's athletes).
+LEG_LENGTH_CM = (40, 140)
+MARKER_SIZE_CM = (2, 100)
 
 
 class ErrorBody(BaseModel):
@@ -32,6 +35,19 @@ class AnalysisCreated(BaseModel):
     location: str
 
 
+class JobScale(BaseModel):
+    """Optional distance scale of an upload (form fields of the same names); echoed by the job."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    leg_length_left_cm: float | None = Field(None, ge=LEG_LENGTH_CM[0], le=LEG_LENGTH_CM[1],
+                                             description="Left leg, ASIS to medial malleolus, cm.")
+    leg_length_right_cm: float | None = Field(None, ge=LEG_LENGTH_CM[0], le=LEG_LENGTH_CM[1],
+                                              description="Right leg, ASIS to medial malleolus, cm.")
+    marker_size_cm: float | None = Field(None, ge=MARKER_SIZE_CM[0], le=MARKER_SIZE_CM[1],
+                                         description="Side of the printed ArUco floor marker (DICT_4X4_50 id 0), cm.")
+
+
 class AnalysisJob(BaseModel):
     id: str
     status: Status
@@ -40,6 +56,7 @@ class AnalysisJob(BaseModel):
     exercise: str = Field(description="Requested exercise (auto = recognised from the movement).")
     model: str
     file_name: str = Field("", description="Uploaded file's name, for display only.")
+    scale: JobScale = Field(default_factory=JobScale, description="The distance scale this job uses (as uploaded).")
     created_at: datetime
     updated_at: datetime
     error: ErrorBody | None = Field(None, description="Set when status is failed.")

@@ -46,6 +46,13 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
 """
+# Columns added after the table's first release. New and old databases alike get them from
+# `init()` (ALTER TABLE when missing), so a database made by an older version keeps working.
+ADDED_COLUMNS = {
+    "leg_length_left_cm": "REAL",   # per-upload scale: ASIS to medial malleolus, cm
+    "leg_length_right_cm": "REAL",
+    "marker_size_cm": "REAL",       # side of the printed ArUco floor marker, cm
+}
 
 
 T = TypeVar("T")
@@ -92,6 +99,15 @@ class Job:
     error_hint: str | None
     created_at: str
     updated_at: str
+    leg_length_left_cm: float | None = None
+    leg_length_right_cm: float | None = None
+    marker_size_cm: float | None = None
+
+    @property
+    def leg_length_cm(self) -> dict[str, float] | None:
+        """The sides given, as `analyze_video` takes them; None when neither is."""
+        legs = {"left": self.leg_length_left_cm, "right": self.leg_length_right_cm}
+        return {side: cm for side, cm in legs.items() if cm is not None} or None
 
 
 class JobStore:
@@ -137,16 +153,20 @@ class JobStore:
         with self.connect(busy_timeout_s=self.timeout_s) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
+            _add_missing_columns(conn)
 
     def ping(self) -> bool:
         return self._retry(lambda conn: conn.execute("SELECT 1").fetchone()[0] == 1)
 
-    def create(self, job_id: str, *, exercise: str, model: str, input_name: str, file_name: str) -> Job:
+    def create(self, job_id: str, *, exercise: str, model: str, input_name: str, file_name: str,
+               leg_length_left_cm: float | None = None, leg_length_right_cm: float | None = None,
+               marker_size_cm: float | None = None) -> Job:
         stamp = now()
         self._retry(lambda conn: conn.execute(
-            "INSERT INTO jobs (id, status, exercise, model, input_name, file_name, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (job_id, QUEUED, exercise, model, input_name, file_name, stamp, stamp),
+            "INSERT INTO jobs (id, status, exercise, model, input_name, file_name, created_at, updated_at,"
+            " leg_length_left_cm, leg_length_right_cm, marker_size_cm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (job_id, QUEUED, exercise, model, input_name, file_name, stamp, stamp,
+             leg_length_left_cm, leg_length_right_cm, marker_size_cm),
         ))
         job = self.get(job_id)
         assert job is not None
@@ -227,3 +247,20 @@ class JobStore:
 
     def delete(self, job_id: str) -> bool:
         return self._retry(lambda conn: conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """ALTER TABLE for each of `ADDED_COLUMNS` the table lacks (its old rows get NULL).
+
+    In one write transaction: two processes starting on the same database add each column once.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        present = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
+        for name, kind in ADDED_COLUMNS.items():
+            if name not in present:
+                conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise

@@ -44,8 +44,13 @@ def run_job(
     pipeline_settings: dict[str, Any],
     exercise: str,
     progress_interval_s: float = 0.5,
+    leg_length_cm: dict[str, float] | None = None,
+    marker_size_cm: float | None = None,
 ) -> str:
-    """Run the pipeline for one job; return its final status. Never raises for a job's own failure."""
+    """Run the pipeline for one job; return its final status. Never raises for a job's own failure.
+
+    `leg_length_cm` (the sides given) and `marker_size_cm` are the upload's scale (`Job.leg_length_cm`).
+    """
     from formcheck.config import Settings
     from formcheck.pipeline import analyze_video
 
@@ -77,7 +82,8 @@ def run_job(
             shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
         settings = Settings.model_validate(pipeline_settings)
-        analyze_video(folder / input_name, partial, settings, exercise=exercise, progress=progress)
+        analyze_video(folder / input_name, partial, settings, exercise=exercise, leg_length_cm=leg_length_cm,
+                      marker_size_cm=marker_size_cm, progress=progress)
         partial.rename(final)
         if store.mark_done(job_id, attempt):
             return "done"

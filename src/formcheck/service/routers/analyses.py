@@ -7,13 +7,22 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from formcheck.errors import FormcheckError
 from formcheck.movements import exercises as ex_registry
 from formcheck.service.deps import DoneJobDep, JobDep, ManagerDep, SettingsDep, StoreDep, load_analysis
 from formcheck.service.errors import InvalidParameterError, NotFoundError, QueueFullError, StorageFullError
-from formcheck.service.models import AnalysisCreated, AnalysisJob, ErrorBody, Links
+from formcheck.service.models import (
+    LEG_LENGTH_CM,
+    MARKER_SIZE_CM,
+    AnalysisCreated,
+    AnalysisJob,
+    ErrorBody,
+    JobScale,
+    Links,
+)
 from formcheck.service.report import render_report
 from formcheck.service.store import DONE, FAILED, Job, new_job_id
 from formcheck.service.upload import receive_upload, safe_suffix
@@ -35,25 +44,31 @@ UPLOAD_ERRORS = _errors(400, 404, 409, 413, 415, 422, 429, 503, 507)
 
 router = APIRouter(prefix=PREFIX, tags=["analyses"])
 
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary", "description": "The video (MP4, MOV, WebM...)."},
-                        "exercise": {"type": "string", "default": "auto",
-                                     "description": "auto, an exercise name or an alias (GET /api/v1/exercises)."},
-                        "model": {"type": "string", "enum": list(MODELS), "description": "Pose model; default from settings."},
-                    },
-                }
-            }
-        },
-    }
+
+def _cm(bounds: tuple[float, float], what: str) -> dict:
+    return {"type": "number", "minimum": bounds[0], "maximum": bounds[1],
+            "description": f"Optional: {what}, cm ({bounds[0]} to {bounds[1]}); gives reach in cm."}
+
+
+UPLOAD_FIELDS = {
+    "file": {"type": "string", "format": "binary", "description": "The video (MP4, MOV, WebM...)."},
+    "exercise": {"type": "string", "default": "auto",
+                 "description": "auto, an exercise name or an alias (GET /api/v1/exercises)."},
+    "model": {"type": "string", "enum": list(MODELS), "description": "Pose model; default from settings."},
+    "leg_length_left_cm": _cm(LEG_LENGTH_CM, "left leg length, ASIS to medial malleolus"),
+    "leg_length_right_cm": _cm(LEG_LENGTH_CM, "right leg length, ASIS to medial malleolus"),
+    "marker_size_cm": _cm(MARKER_SIZE_CM, "side of the printed ArUco floor marker (DICT_4X4_50 id 0)"),
 }
+
+
+def upload_body(*fields: str) -> dict:
+    """OpenAPI requestBody of a multipart upload with these of `UPLOAD_FIELDS` (the body is parsed by hand)."""
+    properties = {name: UPLOAD_FIELDS[name] for name in fields}
+    schema = {"type": "object", "required": ["file"], "properties": properties}
+    return {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema}}}}
+
+
+UPLOAD_BODY = upload_body(*UPLOAD_FIELDS)
 
 
 def exercise_choices() -> list[str]:
@@ -76,6 +91,23 @@ def _check_model(value: str | None, default: str) -> str:
     return value
 
 
+def _check_scale(fields: dict[str, str], leg_length_cm: dict[str, float | None] | None) -> JobScale:
+    """The optional scale fields (blank = not given); `leg_length_cm`, when set, replaces the form's legs."""
+    given: dict[str, str | float | None] = {name: fields.get(name) or None for name in JobScale.model_fields}
+    if leg_length_cm is not None:
+        given.update(leg_length_left_cm=leg_length_cm.get("left"), leg_length_right_cm=leg_length_cm.get("right"))
+    try:
+        return JobScale.model_validate(given)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0])
+        raise InvalidParameterError(
+            f"Invalid {name} {str(given.get(name))[:20]!r}: {error['msg'][:1].lower()}{error['msg'][1:]}.",
+            f"Leg lengths are {LEG_LENGTH_CM[0]} to {LEG_LENGTH_CM[1]} cm (ASIS to medial malleolus), the marker's "
+            f"side {MARKER_SIZE_CM[0]} to {MARKER_SIZE_CM[1]} cm; leave out what you have not measured.",
+        ) from None
+
+
 def _base(request: Request, job_id: str) -> str:
     return f"{request.scope.get('root_path', '')}{PREFIX}/{job_id}"
 
@@ -95,6 +127,8 @@ def _job_body(request: Request, manager, job: Job) -> AnalysisJob:
     return AnalysisJob(
         id=job.id, status=job.status, progress=job.progress, stage=job.stage, exercise=job.exercise,
         model=job.model, file_name=job.file_name, created_at=job.created_at, updated_at=job.updated_at,
+        scale=JobScale(leg_length_left_cm=job.leg_length_left_cm, leg_length_right_cm=job.leg_length_right_cm,
+                       marker_size_cm=job.marker_size_cm),
         error=error, analysis=analysis, links=links,
     )
 
@@ -109,20 +143,21 @@ async def create_analysis(request: Request, response: Response, settings: Settin
 
 
 async def accept_upload(request: Request, settings: SettingsDep, store: StoreDep, manager: ManagerDep,
-                        *, exercise: str | None = None) -> AnalysisCreated:
-    """Admission, streamed upload, decode check, queue. Shared with the clinic's clip upload,
-    which fixes `exercise` itself (the form's `exercise` field is then ignored)."""
+                        *, exercise: str | None = None,
+                        leg_length_cm: dict[str, float | None] | None = None) -> AnalysisCreated:
+    """Admission, streamed upload, decode check, queue. Shared with the clinic's clip upload, which
+    fixes `exercise` and the athlete's `leg_length_cm` itself (the form's fields for them are then ignored)."""
     # Admission control before a byte of the body is read: a full queue answers 429 at once.
     if not await run_in_threadpool(manager.try_admit):
         raise QueueFullError(settings.max_queued, settings.retry_after_s)
     try:
-        return await _receive_and_queue(request, settings, store, manager, exercise)
+        return await _receive_and_queue(request, settings, store, manager, exercise, leg_length_cm)
     finally:
         manager.release()
 
 
-async def _receive_and_queue(request: Request, settings: SettingsDep, store: StoreDep,
-                             manager: ManagerDep, exercise: str | None) -> AnalysisCreated:
+async def _receive_and_queue(request: Request, settings: SettingsDep, store: StoreDep, manager: ManagerDep,
+                             exercise: str | None, leg_length_cm: dict[str, float | None] | None) -> AnalysisCreated:
     job_id = new_job_id()
     folder = manager.job_dir(job_id)
     try:
@@ -133,6 +168,7 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
         upload = await receive_upload(request, folder / "upload.part", settings.max_upload_bytes)
         exercise = _check_exercise(exercise or upload.fields.get("exercise", "auto"))
         model = _check_model(upload.fields.get("model"), settings.model)
+        scale = _check_scale(upload.fields, leg_length_cm)
         input_name = "input" + safe_suffix(upload.file_name)
         source = folder / input_name
         upload.path.rename(source)
@@ -143,7 +179,8 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
             exc.message = exc.message.replace(str(source), upload.file_name).replace(input_name, upload.file_name)
             raise
         job = await run_in_threadpool(lambda: store.create(job_id, exercise=exercise, model=model,
-                                                           input_name=input_name, file_name=upload.file_name))
+                                                           input_name=input_name, file_name=upload.file_name,
+                                                           **scale.model_dump()))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -31,7 +31,7 @@ from formcheck.clinic.models import (
 from formcheck.schema import Analysis
 from formcheck.service.deps import ManagerDep, SettingsDep, StoreDep
 from formcheck.service.models import ErrorBody
-from formcheck.service.routers.analyses import UPLOAD_BODY, accept_upload
+from formcheck.service.routers.analyses import accept_upload, upload_body
 
 ERRORS = {status: {"model": ErrorBody} for status in (401, 403, 404, 409, 410, 422)}
 router = APIRouter(prefix="/api/v1/clinic", tags=["clinic"], responses=ERRORS)
@@ -134,12 +134,15 @@ def set_manual_trials(test_id: str, body: list[ManualTrial], who: CurrentClinici
     return clinic.set_manual_trials(who.id, test_id, body)
 
 
-@router.post("/tests/{test_id}/clip", status_code=202, response_model=ScreeningTest, openapi_extra=UPLOAD_BODY,
-             summary="Upload the test's clip (multipart `file`, optional `model`); replaces a previous clip")
+@router.post("/tests/{test_id}/clip", status_code=202, response_model=ScreeningTest,
+             openapi_extra=upload_body("file", "model", "marker_size_cm"),
+             summary="Upload the test's clip (multipart `file`, optional `model`, `marker_size_cm`; the athlete's "
+                     "leg lengths are used); replaces a previous clip")
 async def upload_clip(test_id: str, request: Request, who: CurrentClinician, clinic: ClinicDep,
                       settings: SettingsDep, store: StoreDep, manager: ManagerDep) -> ScreeningTest:
-    test = await run_in_threadpool(clinic.test, who.id, test_id)  # 404 before a byte is read
-    created = await accept_upload(request, settings, store, manager, exercise=exercise_for(test.kind, test.direction))
+    test, legs = await run_in_threadpool(clinic.clip_target, who.id, test_id)  # 404 before a byte is read
+    created = await accept_upload(request, settings, store, manager, exercise=exercise_for(test.kind, test.direction),
+                                  leg_length_cm=legs)
     job = await run_in_threadpool(store.get, created.id)
     return await run_in_threadpool(clinic.attach_clip, who.id, test_id, created.id, job.file_name if job else "")
 
