@@ -88,12 +88,14 @@ zone.addEventListener("drop", (event) => choose(event.dataTransfer.files[0]));
 zone.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") $("file-input").click(); });
 
 // ---- upload -----------------------------------------------------------------------------
+const SCALE_INPUTS = ["leg-left", "leg-right", "marker-size"]; // optional; named like the API's form fields
 $("upload-form").addEventListener("submit", (event) => {
   event.preventDefault();
   if (!chosenFile) return;
   const form = new FormData();
   form.append("exercise", $("exercise").value);
   if ($("model").value) form.append("model", $("model").value);
+  for (const id of SCALE_INPUTS) if ($(id).value) form.append($(id).name, $(id).value);
   form.append("file", chosenFile, chosenFile.name);
 
   const xhr = new XMLHttpRequest();
@@ -168,6 +170,10 @@ function renderSummary(a, job) {
   rows.push(["Clip", `${a.input.width}×${a.input.height}, ${a.input.fps.toFixed(1)} fps, ${a.input.duration_s.toFixed(1)} s`]);
   rows.push(["Person found", `${Math.round(a.quality.pose_fraction * 100)} % of frames`]);
   rows.push(["Model", a.model.name]);
+  const sc = job.scale || {};
+  const scale = [sc.leg_length_left_cm && `left leg ${sc.leg_length_left_cm} cm`, sc.leg_length_right_cm && `right leg ${sc.leg_length_right_cm} cm`,
+    sc.marker_size_cm && `floor marker ${sc.marker_size_cm} cm`].filter(Boolean);
+  if (scale.length) rows.push(["Scale given", scale.join(", ")]);
   $("summary").replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   $("warnings").replaceChildren(...a.quality.warnings.map((w) => el("li", {}, w)));
   const fb = m ? m.feedback : { runner: [], clinician: [] };

@@ -45,6 +45,8 @@ const PROTOCOL = [
 ];
 const testKey = (t) => `${t.kind}:${t.leg || ""}:${t.direction || ""}`;
 const skipped = (screeningId) => new Set(JSON.parse(sessionStorage.getItem(`skip:${screeningId}`) || "[]"));
+// The printed floor marker's side (cm), one per screening: sent with its mSEBT clips (optional).
+const markerKey = (screeningId) => `marker:${screeningId}`;
 
 // ---- API ---------------------------------------------------------------------------------
 class ApiError extends Error {
@@ -201,12 +203,14 @@ function statusText(test) {
   if (!test || test.status === "no_clip") return "not filmed";
   if (test.status === "failed") return `failed: ${(test.job && test.job.error && test.job.error.message) || "the analysis failed"}`;
   if (test.status === "queued" || test.status === "running") return `analysing… ${Math.round(((test.job && test.job.progress) || 0) * 100)} %`;
-  return `analysed (${test.file_name})`;
+  const marker = test.job && test.job.marker_size_cm ? `, floor marker ${test.job.marker_size_cm} cm` : "";
+  return `analysed (${test.file_name}${marker})`;
 }
 
-function uploadClip(test, file, bar) {
+function uploadClip(test, file, bar, markerCm) {
   return new Promise((resolve, reject) => {
     const form = new FormData();
+    if (markerCm) form.append("marker_size_cm", markerCm);
     form.append("file", file, file.name);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `${API}/tests/${test.id}/clip`);
@@ -227,6 +231,9 @@ async function wizardView(id) {
   const skip = skipped(id);
   const open = (step) => { const t = tests.get(step.key); return !t || t.status === "no_clip" || t.status === "failed"; };
   const next = PROTOCOL.find((step) => open(step) && !skip.has(step.key));
+  const marker = el("input", { id: "marker-size", type: "number", min: "2", max: "100", step: "0.1", inputmode: "decimal",
+    style: "width: 6em", value: sessionStorage.getItem(markerKey(id)) || null });
+  marker.oninput = () => sessionStorage.setItem(markerKey(id), marker.value);
 
   const stepCard = (step, index) => {
     const test = tests.get(step.key);
@@ -235,11 +242,12 @@ async function wizardView(id) {
     const button = el("button", { type: "button", class: "upload" }, test && test.status !== "no_clip" ? "Replace clip" : "Upload clip");
     button.onclick = async () => {
       if (!file.files[0]) { showError({ message: "Choose the clip first.", hint: step.camera }); return; }
+      if (step.kind === "msebt" && !marker.reportValidity()) return;
       button.disabled = true; bar.hidden = false; $("error-box").hidden = true;
       try {
         const target = test || await api("POST", `/screenings/${id}/tests`,
           { kind: step.kind, leg: step.leg, direction: step.direction });
-        await uploadClip(target, file.files[0], bar);
+        await uploadClip(target, file.files[0], bar, step.kind === "msebt" ? marker.value : "");
         route();
       } catch (err) { button.disabled = false; bar.hidden = true; showError(err); }
     };
@@ -265,6 +273,8 @@ async function wizardView(id) {
       : el("div", { id: "next-step", class: "card", "data-step": "" }, "Every test is filmed or skipped. ",
         busy ? "Some are still being analysed." : "Open the report."),
     el("p", {}, `${done} of ${PROTOCOL.length} tests analysed. `, el("a", { href: `#/screenings/${id}/report`, id: "report-link" }, "Open the report")),
+    el("div", { class: "row" }, el("label", {}, "Printed floor marker side, cm", marker),
+      el("span", { class: "muted small" }, "optional: gives mSEBT reach in cm from the marker (leg lengths come from the athlete)")),
     el("ol", { id: "steps", class: "steps" }, PROTOCOL.map(stepCard)));
   if (busy) pollTimer = setTimeout(() => pollWizard(id), POLL_MS);
 }
