@@ -230,19 +230,26 @@ def model_path(model: str) -> Path:
     return REPO / "models" / f"pose_landmarker_{model}.task"
 
 
-def pose_cache_name(model: str) -> str:
+def pose_settings(model: str, overrides: dict | None = None):
+    from formcheck.config import PoseSettings
+
+    return PoseSettings(model=model, **(overrides or {}))
+
+
+def pose_cache_name(model: str, overrides: dict | None = None) -> str:
+    """Cached landmarks are valid for one model file, mediapipe version and pose settings."""
     p = model_path(model)
     st = p.stat()
     import mediapipe as mp
 
-    tag = hashlib.sha1(f"{st.st_size}|{int(st.st_mtime)}|{mp.__version__}".encode()).hexdigest()[:8]
+    settings = pose_settings(model, overrides).model_dump_json()
+    tag = hashlib.sha1(f"{st.st_size}|{int(st.st_mtime)}|{mp.__version__}|{settings}".encode()).hexdigest()[:8]
     return f"pose_{model}_{tag}.npz"
 
 
-def prepare_clip(spec: ClipSpec, cache: Path, models: list[str]) -> dict:
+def prepare_clip(spec: ClipSpec, cache: Path, models: list[str], overrides: dict | None = None) -> dict:
     """Render (if not cached) and run PoseLandmarker for each model (if not cached). Runs in a
     worker process; returns timings."""
-    from formcheck.config import PoseSettings
     from formcheck.pose.landmarker import extract_poses, save_series
     from formcheck.sources import probe
     from formcheck.synth.clip import synthesize
@@ -262,11 +269,11 @@ def prepare_clip(spec: ClipSpec, cache: Path, models: list[str]) -> dict:
             tmp.rename(d)
         t["render_s"] = time.time() - t0
     for m in models:
-        f = d / pose_cache_name(m)
+        f = d / pose_cache_name(m, overrides)
         if f.is_file():
             continue
         t0 = time.time()
-        series = extract_poses(probe(d / "clip.mp4"), PoseSettings(model=m))
+        series = extract_poses(probe(d / "clip.mp4"), pose_settings(m, overrides))
         save_series(series, f.with_suffix(".tmp.npz"))
         f.with_suffix(".tmp.npz").rename(f)
         t["pose_s"][m] = time.time() - t0
@@ -439,7 +446,7 @@ def true_trials(meta: dict) -> list[dict]:
     return out
 
 
-def evaluate(spec: ClipSpec, cache: Path, source: str) -> dict:
+def evaluate(spec: ClipSpec, cache: Path, source: str, overrides: dict | None = None) -> dict:
     """source = a model name (cached pose file) or "truth"."""
     import warnings
 
@@ -450,7 +457,7 @@ def evaluate(spec: ClipSpec, cache: Path, source: str) -> dict:
 
     d = cache / spec.key()
     arrays, meta = load_truth(d)
-    series = truth_series(arrays, meta) if source == "truth" else load_series(d / pose_cache_name(source))
+    series = truth_series(arrays, meta) if source == "truth" else load_series(d / pose_cache_name(source, overrides))
     T = min(len(series.time_s), len(arrays["time_s"]))
     res: dict = {"clip": spec.name, "key": spec.key(), "source": source, "motion": spec.motion,
                  "view": spec.view, "body": spec.body, "comps": [list(c) for c in spec.comps],
@@ -654,6 +661,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="clips rendered / tracked in parallel (processes)")
     ap.add_argument("--no-truth", action="store_true", help="skip the true-landmark reference rows")
     ap.add_argument("--only", default="", help="substring filter on clip names (e.g. msebt)")
+    ap.add_argument("--pose-settings", type=json.loads, default={}, metavar="JSON",
+                    help='pipeline pose settings to override, e.g. \'{"people_scan_interval_s": 0}\'')
     ap.add_argument("--per-clip", action="store_true", help="also print one line per clip and model")
     ap.add_argument("--with-lspet", action="store_true", help="also run bench/keypoints.py (LSPet images)")
     a = ap.parse_args(argv)
@@ -667,9 +676,11 @@ def main(argv: list[str] | None = None) -> int:
     specs = [s for s in build_matrix(a.full, a.width, a.height) if a.only in s.name]
     note = (f"{'full' if a.full else 'default'} matrix, {len(specs)} clips, {a.width}x{a.height} 30 fps, "
             f"{specs[0].reps if specs else 0} reps, models {' '.join(a.models)}")
+    if a.pose_settings:
+        note += f", pose settings {json.dumps(a.pose_settings)}"
     t0 = time.time()
     todo = [s for s in specs if not ((cache / s.key() / "truth.json").is_file()
-                                     and all((cache / s.key() / pose_cache_name(m)).is_file() for m in a.models))]
+                                     and all((cache / s.key() / pose_cache_name(m, a.pose_settings)).is_file() for m in a.models))]
     print(f"{len(specs)} clips, {len(todo)} to render/track (cache {cache})", file=sys.stderr, flush=True)
     timings = {}
     if todo:
@@ -678,21 +689,21 @@ def main(argv: list[str] | None = None) -> int:
             from concurrent.futures import ProcessPoolExecutor, as_completed
 
             with ProcessPoolExecutor(a.jobs, mp_context=mpc.get_context("spawn")) as pool:
-                futs = {pool.submit(prepare_clip, s, cache, a.models): s for s in todo}
+                futs = {pool.submit(prepare_clip, s, cache, a.models, a.pose_settings): s for s in todo}
                 for i, f in enumerate(as_completed(futs), 1):
                     s = futs[f]
                     timings[s.name] = f.result()
                     print(f"  [{i}/{len(todo)}] {s.name} {timings[s.name]}", file=sys.stderr, flush=True)
         else:
             for i, s in enumerate(todo, 1):
-                timings[s.name] = prepare_clip(s, cache, a.models)
+                timings[s.name] = prepare_clip(s, cache, a.models, a.pose_settings)
                 print(f"  [{i}/{len(todo)}] {s.name} {timings[s.name]}", file=sys.stderr, flush=True)
     t_prep = time.time() - t0
     sources = list(a.models) + ([] if a.no_truth else ["truth"])
     results = []
     for s in specs:
         for src in sources:
-            results.append(evaluate(s, cache, src))
+            results.append(evaluate(s, cache, src, a.pose_settings))
     agg = aggregate(results, sources)
     print(format_table(agg, note))
     if a.per_clip:

@@ -193,3 +193,32 @@ def test_read_ahead_keeps_order_and_raises_a_decode_error_where_it_happened():
     next(early)
     early.close()  # consumer stops early: the decoder is closed, no thread left behind
     assert closed == [True, True, True]
+
+
+# -- opt-in fast mode: one tracked person, a sparse scan for everyone --------------------------
+
+
+def test_fast_mode_keeps_the_frames_and_finds_one_person_on_a_real_clip():
+    info = probe(require_sample("videos/stepup_side_02_cropped.mp4"))
+    default = extract_poses(info, PoseSettings(workers=1))
+    fast = extract_poses(info, PoseSettings(workers=2, min_chunk_s=4.0, people_scan_interval_s=1 / 3))
+    assert np.array_equal(default.time_s, fast.time_s)
+    assert fast.detected.mean() >= default.detected.mean() - 0.02
+    assert fast.subject.people_seen == default.subject.people_seen == 1
+
+
+def test_fast_mode_sees_the_second_person_and_analyses_the_same_subject(tmp_path):
+    from media_factory import read_frames, side_by_side, write_frames
+
+    left = read_frames(require_sample("videos/squat_side_01.mp4"), 2.5, 360)
+    right = read_frames(require_sample("videos/lunge_reverse_front_01.mp4"), 2.5, 360)
+    clip = write_frames(tmp_path / "two.mp4", side_by_side(left[: len(right)], right[: len(left)]), fps=25)
+    info = probe(clip)
+    default = extract_poses(info, PoseSettings(workers=1))
+    fast = extract_poses(info, PoseSettings(workers=1, people_scan_interval_s=1 / 3))
+    assert default.subject.people_seen == fast.subject.people_seen == 2
+    both = default.detected & fast.detected
+    assert both.mean() > 0.8
+    hips = slice(23, 25)  # same person: hip landmarks in the same half of the image
+    offset = np.abs(default.image_xy[both][:, hips, 0].mean(axis=1) - fast.image_xy[both][:, hips, 0].mean(axis=1))
+    assert np.median(offset) < 0.05 * info.width

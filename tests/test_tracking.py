@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from formcheck.pose.tracking import Detection, choose_subject, iou
+from formcheck.pose.tracking import Detection, check_tracked_subject, choose_subject, iou
 
 
 def person(x0, y0, w, h, seed=0):
@@ -54,3 +54,53 @@ def test_no_detections_at_all():
     chosen, subject = choose_subject(np.arange(5) / 30, [[] for _ in range(5)], 640, 480)
     assert chosen == [None] * 5
     assert subject.people_seen == 0
+
+
+# -- a one-person track checked against a sparse scan for everyone --------------------------
+
+
+def _scan_of(times, frames, every=10):
+    keep = list(range(0, len(times), every))
+    return times[keep], [frames[i] for i in keep]
+
+
+def test_track_on_the_athlete_passes_the_check_and_counts_the_other_person():
+    times = np.arange(90) / 30
+    athlete = [person(600, 100, 200, 600, seed=i) for i in range(90)]
+    frames = [[person(40, 300, 100, 300, seed=100 + i), athlete[i]] for i in range(90)]
+    scan_times, scan = _scan_of(times, frames)
+    check = check_tracked_subject(times, athlete, scan_times, scan, 1280, 720)
+    assert check.follows_subject and check.mismatched == 0 and check.compared == len(scan)
+    assert check.subject.people_seen == 2
+    assert check.subject.frames_with_others == 90  # scan counts scaled to the clip's frames
+
+
+def test_track_locked_on_the_bystander_fails_the_check():
+    times = np.arange(90) / 30
+    bystander = [person(40, 300, 100, 300, seed=100 + i) for i in range(90)]
+    frames = [[bystander[i], person(600, 100, 200, 600, seed=i)] for i in range(90)]
+    scan_times, scan = _scan_of(times, frames)
+    check = check_tracked_subject(times, bystander, scan_times, scan, 1280, 720)
+    assert not check.follows_subject
+    assert check.mismatched == check.compared == len(scan)
+
+
+def test_track_that_switches_person_midway_fails_the_check():
+    times = np.arange(90) / 30
+    athlete = [person(600, 100, 200, 600, seed=i) for i in range(90)]
+    bystander = [person(40, 300, 100, 300, seed=100 + i) for i in range(90)]
+    tracked = athlete[:60] + bystander[60:]
+    frames = [[bystander[i], athlete[i]] for i in range(90)]
+    scan_times, scan = _scan_of(times, frames)
+    check = check_tracked_subject(times, tracked, scan_times, scan, 1280, 720)
+    assert not check.follows_subject and check.mismatched == 3
+
+
+def test_one_person_alone_passes_and_gaps_in_the_track_are_not_mismatches():
+    times = np.arange(60) / 30
+    athlete = [person(500, 100, 200, 500, seed=i) for i in range(60)]
+    tracked = [d if i % 7 else None for i, d in enumerate(athlete)]
+    scan_times, scan = _scan_of(times, [[d] for d in athlete])
+    check = check_tracked_subject(times, tracked, scan_times, scan, 1280, 720)
+    assert check.follows_subject and check.subject.people_seen == 1
+    assert check.compared == sum(1 for t in scan_times if tracked[int(round(t * 30))] is not None)

@@ -18,8 +18,17 @@ ModelName = Literal["lite", "full", "heavy"]
 
 class PoseSettings(BaseModel):
     model: ModelName = "full"
-    # Two poses let the tracker see a second person and keep the main subject.
+    # People looked for: two let the tracker see a second person and keep the main subject.
     num_poses: int = Field(2, ge=1, le=5)
+    # Opt-in fast mode (> 0): track one person on every frame and scan for everyone this
+    # often, re-tracking everyone only when the scan shows the track was on someone else
+    # (pose/tracking.check_tracked_subject). Looking for two people makes MediaPipe run its
+    # person detector on every frame (full, 1080p: 30 vs 17 ms per frame); that also
+    # re-anchors the landmarks on every frame, and without it accuracy drops (bench/accuracy.py,
+    # 27 rendered clips, 2026-11-28: side-view knee flexion MAE 3.7 -> 4.7 deg, RMSE 5.9 -> 11.6,
+    # side mSEBT reach error 3.0 -> 6.1 % of leg length), so it is off by default.
+    # 1/3 s: a second person must be seen in two scans (>= 0.5 s) to count.
+    people_scan_interval_s: float = Field(0.0, ge=0)
     min_detection_confidence: float = Field(0.5, ge=0, le=1)
     min_presence_confidence: float = Field(0.5, ge=0, le=1)
     min_tracking_confidence: float = Field(0.5, ge=0, le=1)

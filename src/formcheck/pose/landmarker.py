@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import mediapipe as mp
@@ -15,8 +16,8 @@ from formcheck.landmarks import NUM_LANDMARKS
 from formcheck.pose.chunks import join_chunks, plan_chunks, unpack_detections
 from formcheck.pose.models import resolve_model
 from formcheck.pose.parallel import detect_chunks, pose_workers
-from formcheck.pose.tracking import Detection, choose_subject
-from formcheck.series import PoseSeries
+from formcheck.pose.tracking import Detection, Detections, check_tracked_subject, choose_subject
+from formcheck.series import PoseSeries, SubjectChoice
 from formcheck.sources import Frame, VideoInfo, iter_frames, read_ahead
 
 ProgressFn = Callable[[int], None]
@@ -32,6 +33,17 @@ def create_landmarker(settings: PoseSettings, mode: RunningMode = RunningMode.VI
         min_tracking_confidence=settings.min_tracking_confidence,
     )
     return PoseLandmarker.create_from_options(options)
+
+
+@contextmanager
+def open_scanner(settings: PoseSettings | None) -> Iterator[PoseLandmarker | None]:
+    """An IMAGE-mode landmarker for the sparse people scan (None without settings): IMAGE
+    mode runs person detection on every call, so it finds whoever is in the frame."""
+    if settings is None:
+        yield None
+        return
+    with create_landmarker(settings, RunningMode.IMAGE) as scanner:
+        yield scanner
 
 
 def detections_from_result(result, width: int, height: int) -> list[Detection]:
@@ -53,22 +65,37 @@ def detections_from_result(result, width: int, height: int) -> list[Detection]:
 
 
 def detect_frames(
-    landmarker: PoseLandmarker, frames: Iterable[Frame], width: int, height: int, progress: ProgressFn | None = None
-) -> tuple[np.ndarray, list[list[Detection]]]:
-    """Run the landmarker in VIDEO mode; timestamps in ms from the container's clock."""
-    times: list[float] = []
-    per_frame: list[list[Detection]] = []
+    landmarker: PoseLandmarker,
+    frames: Iterable[Frame],
+    width: int,
+    height: int,
+    progress: ProgressFn | None = None,
+    *,
+    scanner: PoseLandmarker | None = None,
+    scan_interval_s: float = 0.0,
+    scan_from_s: float = 0.0,
+    scan_until_s: float = float("inf"),
+) -> tuple[Detections, Detections]:
+    """Run the landmarker in VIDEO mode; timestamps in ms from the container's clock.
+
+    With a `scanner` (an IMAGE-mode landmarker looking for several people), every
+    `scan_interval_s` within [scan_from_s, scan_until_s) the same decoded frame also goes
+    through it: the second pair returned is that sparse scan (empty without a scanner).
+    """
+    track, scan = Detections.empty(), Detections.empty()
     last_ms = -1
+    next_scan = scan_from_s
     for frame in frames:
         ms = max(int(round(frame.time_s * 1000)), last_ms + 1)
         last_ms = ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.image)
-        result = landmarker.detect_for_video(image, ms)
-        times.append(frame.time_s)
-        per_frame.append(detections_from_result(result, width, height))
+        track.append(frame.time_s, detections_from_result(landmarker.detect_for_video(image, ms), width, height))
+        if scanner is not None and next_scan - 0.5e-3 <= frame.time_s < scan_until_s:
+            scan.append(frame.time_s, detections_from_result(scanner.detect(image), width, height))
+            next_scan = frame.time_s + scan_interval_s
         if progress:
             progress(1)
-    return np.asarray(times, dtype=float), per_frame
+    return track, scan
 
 
 def series_from_detections(
@@ -76,7 +103,13 @@ def series_from_detections(
 ) -> PoseSeries:
     """Pick the main subject and pack its landmarks into a PoseSeries (NaN where absent)."""
     chosen, subject = choose_subject(times, per_frame, width, height)
-    series = PoseSeries.empty(times, width, height)
+    return _series(times, chosen, subject, width, height)
+
+
+def _series(
+    times: np.ndarray, chosen: list[Detection | None], subject: SubjectChoice, width: int, height: int
+) -> PoseSeries:
+    series = PoseSeries.empty(np.asarray(times, float), width, height)
     series.subject = subject
     for i, det in enumerate(chosen):
         if det is None:
@@ -87,6 +120,31 @@ def series_from_detections(
         series.visibility[i] = det.visibility
         series.presence[i] = det.presence
     return series
+
+
+def _detect(
+    info: VideoInfo,
+    settings: PoseSettings,
+    start_s: float,
+    end_s: float | None,
+    progress: ProgressFn | None,
+    scan_settings: PoseSettings | None = None,
+) -> tuple[Detections, Detections]:
+    """Every frame through one tracker (and the sparse scan, when asked), on as many
+    processes as the clip's length allows when it is the whole clip."""
+    span = (end_s if end_s is not None else info.duration_s) - start_s
+    chunks = plan_chunks(max(span, 1e-3), pose_workers(settings), settings.min_chunk_s, settings.chunk_overlap_s)
+    if len(chunks) > 1 and start_s == 0.0 and end_s is None:
+        results = detect_chunks(info, settings, chunks, progress, scan_settings)
+        track = Detections(*join_chunks([unpack_detections(r["track"]) for r in results], info.width, info.height))
+        scan = Detections.concat([Detections(*unpack_detections(r["scan"])) for r in results])
+        return track, scan
+    frames = iter_frames(info, max_long_side=settings.inference_long_side, start_s=start_s, end_s=end_s)
+    with create_landmarker(settings) as landmarker, open_scanner(scan_settings) as scanner:
+        return detect_frames(
+            landmarker, read_ahead(frames), info.width, info.height, progress,
+            scanner=scanner, scan_interval_s=scan_settings.people_scan_interval_s if scan_settings else 0.0,
+        )  # fmt: skip
 
 
 def extract_poses(
@@ -102,17 +160,25 @@ def extract_poses(
     A whole clip long enough to split runs in time chunks on `settings.workers` processes
     (pose/chunks.py); the joined detections go through subject choice in one piece, so
     the result has the same frames and the same subject as a single-process run.
+
+    Looking for `num_poses` > 1 people on every frame costs the model about twice as much
+    as tracking one, so by default one person is tracked on every frame and a sparse scan
+    (`people_scan_interval_s`) looks for everyone; only when the scan shows that the
+    track was on somebody other than the chosen subject is the clip tracked again with
+    every person followed on every frame.
     """
-    span = (end_s if end_s is not None else info.duration_s) - start_s
-    chunks = plan_chunks(max(span, 1e-3), pose_workers(settings), settings.min_chunk_s, settings.chunk_overlap_s)
-    if len(chunks) > 1 and start_s == 0.0 and end_s is None:
-        parts = [unpack_detections(packed) for packed in detect_chunks(info, settings, chunks, progress)]
-        times, per_frame = join_chunks(parts, info.width, info.height)
-    else:
-        frames = iter_frames(info, max_long_side=settings.inference_long_side, start_s=start_s, end_s=end_s)
-        with create_landmarker(settings) as landmarker:
-            times, per_frame = detect_frames(landmarker, read_ahead(frames), info.width, info.height, progress)
-    return series_from_detections(times, per_frame, info.width, info.height)
+    w, h = info.width, info.height
+    if settings.num_poses == 1 or settings.people_scan_interval_s <= 0:
+        track, _ = _detect(info, settings, start_s, end_s, progress)
+        return series_from_detections(track.times, track.per_frame, w, h)
+    one_person = settings.model_copy(update={"num_poses": 1})
+    track, scan = _detect(info, one_person, start_s, end_s, progress, scan_settings=settings)
+    tracked = [dets[0] if dets else None for dets in track.per_frame]
+    check = check_tracked_subject(track.times, tracked, scan.times, scan.per_frame, w, h)
+    if check.follows_subject:
+        return _series(track.times, tracked, check.subject, w, h)
+    everyone, _ = _detect(info, settings, start_s, end_s, None)
+    return series_from_detections(everyone.times, everyone.per_frame, w, h)
 
 
 def save_series(series: PoseSeries, path: Path) -> None:

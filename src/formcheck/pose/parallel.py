@@ -18,9 +18,17 @@ def pose_workers(settings: PoseSettings) -> int:
     return worker_count(settings.workers)
 
 
-def _detect_chunk(info: VideoInfo, settings: PoseSettings, chunk: Chunk, report: Callable[[int], None]) -> dict:
-    """Worker process body: packed detections of one chunk; progress counts its core only."""
-    from formcheck.pose.landmarker import create_landmarker, detect_frames  # imports mediapipe
+def _detect_chunk(
+    info: VideoInfo,
+    settings: PoseSettings,
+    chunk: Chunk,
+    scan_settings: PoseSettings | None,
+    report: Callable[[int], None],
+) -> dict:
+    """Worker process body: packed detections of one chunk (the track, and the people scan
+    over the chunk's core only, so neighbouring chunks' scans do not overlap); progress
+    counts its core only."""
+    from formcheck.pose.landmarker import create_landmarker, detect_frames, open_scanner  # imports mediapipe
 
     core_end = chunk.core_end_s if chunk.core_end_s is not None else float("inf")
 
@@ -31,9 +39,13 @@ def _detect_chunk(info: VideoInfo, settings: PoseSettings, chunk: Chunk, report:
             yield frame
 
     frames = iter_frames(info, max_long_side=settings.inference_long_side, start_s=chunk.start_s, end_s=chunk.end_s)
-    with create_landmarker(settings) as landmarker:
-        times, per_frame = detect_frames(landmarker, counted(read_ahead(frames)), info.width, info.height)
-    return pack_detections(times, per_frame)
+    with create_landmarker(settings) as landmarker, open_scanner(scan_settings) as scanner:
+        track, scan = detect_frames(
+            landmarker, counted(read_ahead(frames)), info.width, info.height,
+            scanner=scanner, scan_interval_s=scan_settings.people_scan_interval_s if scan_settings else 0.0,
+            scan_from_s=chunk.core_start_s, scan_until_s=core_end,
+        )  # fmt: skip
+    return {"track": pack_detections(track.times, track.per_frame), "scan": pack_detections(scan.times, scan.per_frame)}
 
 
 def detect_chunks(
@@ -41,6 +53,8 @@ def detect_chunks(
     settings: PoseSettings,
     chunks: list[Chunk],
     progress: Callable[[int], None] | None = None,
+    scan_settings: PoseSettings | None = None,
 ) -> list[dict]:
-    """Packed detections of every chunk, in chunk order (see chunks.pack_detections)."""
-    return run_parallel(_detect_chunk, [(info, settings, chunk) for chunk in chunks], progress)
+    """Per chunk, in chunk order: {"track": packed detections, "scan": packed people scan}
+    (see chunks.pack_detections)."""
+    return run_parallel(_detect_chunk, [(info, settings, chunk, scan_settings) for chunk in chunks], progress)

@@ -43,6 +43,29 @@ class Detection:
         return np.array([*pts.min(axis=0), *pts.max(axis=0)])
 
 
+@dataclass
+class Detections:
+    """Everyone a landmarker saw, frame by frame: frame times and the detections of each."""
+
+    times: np.ndarray
+    per_frame: list[list[Detection]]
+
+    @classmethod
+    def empty(cls) -> "Detections":
+        return cls(np.zeros(0), [])
+
+    def append(self, time_s: float, dets: list[Detection]) -> None:
+        self.times = np.append(self.times, time_s)
+        self.per_frame.append(dets)
+
+    @classmethod
+    def concat(cls, parts: list["Detections"]) -> "Detections":
+        """Non-overlapping parts in time order, one after the other."""
+        if not parts:
+            return cls.empty()
+        return cls(np.concatenate([p.times for p in parts]), [d for p in parts for d in p.per_frame])
+
+
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -122,3 +145,56 @@ def choose_subject(
             f"the clip, present in {share:.0%} of frames"
         )
     return per_frame, SubjectChoice(people_seen=n_people, frames_with_others=len(others_frames), reason=reason)
+
+
+# The single tracked pose and the scan's chosen subject are the same person when their boxes
+# overlap at least this much (two estimates of one body agree far better: IoU > 0.7).
+SAME_PERSON_IOU = 0.5
+# Share of scanned frames where the tracked pose may be someone else before the clip is
+# re-analysed with every person tracked (one stray frame of a passer-by is not a switch).
+MAX_MISMATCH_SHARE = 0.05
+
+
+@dataclass
+class SubjectCheck:
+    """Whether a one-person track followed the subject that a multi-person scan chose."""
+
+    follows_subject: bool
+    subject: SubjectChoice
+    compared: int  # scanned frames where both saw somebody
+    mismatched: int  # of those, frames where the track was on another person
+
+
+def check_tracked_subject(
+    track_times: np.ndarray,
+    tracked: list[Detection | None],
+    scan_times: np.ndarray,
+    scan: list[list[Detection]],
+    width: int,
+    height: int,
+) -> SubjectCheck:
+    """Compare a cheap one-person track with a sparse scan for every person.
+
+    Tracking one person costs about half as much as tracking two, but a one-person
+    tracker locks onto whoever it detects first. A scan of a few frames a second with a
+    multi-person landmarker finds everyone; subject choice on the scan picks the athlete;
+    where the track sat on somebody else, the caller must track everyone instead.
+    """
+    chosen, subject = choose_subject(scan_times, scan, width, height)
+    track_times = np.asarray(track_times, float)
+    compared = mismatched = 0
+    for t, subject_det, others in zip(scan_times, chosen, scan):
+        if not len(track_times):
+            break
+        i = int(np.argmin(np.abs(track_times - t)))
+        det = tracked[i] if abs(track_times[i] - t) <= 0.5e-3 else None
+        if det is None or not others:
+            continue
+        compared += 1
+        if subject_det is None or iou(det.box, subject_det.box) < SAME_PERSON_IOU:
+            mismatched += 1
+    n_scan = max(1, len(scan))
+    frames_with_others = round(subject.frames_with_others * len(track_times) / n_scan)
+    subject = SubjectChoice(subject.people_seen, frames_with_others, subject.reason)
+    follows = mismatched <= MAX_MISMATCH_SHARE * max(1, compared)
+    return SubjectCheck(follows, subject, compared, mismatched)
