@@ -132,3 +132,27 @@ def test_rendered_marker_gives_reach_in_cm_and_leg_normalised_reach(marker_clip)
     assert abs(rep_m.metrics["reach_cm"] - 100 * truth["max_reach_m"]) <= 2.0
     assert rep_p.metrics["reach_scale"] == "image_leg" and plain.scale["marker"] is None
     assert abs(rep_p.metrics["reach_pct_leg"] - 100 * truth["max_reach_norm"]) <= 3.0
+
+
+@pytest.mark.parametrize("yaw, view", [(0.0, "frontal"), (45.0, "oblique")])
+def test_reach_leaving_the_image_plane_is_not_guessed_without_a_marker(yaw, view):
+    """From the front or at an angle the reach runs toward the camera: no number, an advice."""
+    pose, angles = mf.sebt(trials=[("left", "anterior"), ("right", "anterior")], yaw=yaw, reach=0.6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = analyze_movement(pose, angles, exercise="sebt_anterior")
+    assert report.view == view and report.rep_count == 2
+    assert all(rep.metrics["reach_pct_leg"] is None and "reach_scale" not in rep.metrics for rep in report.reps)
+    assert not any(k.endswith("best_reach_pct_leg") for k in report.summary)
+    advice = {u.measure: u.advice for u in report.unsupported_measures}
+    assert "side view" in advice["reach_pct_leg"] and "marker" in advice["reach_pct_leg"]
+
+
+def test_side_view_reach_is_measured_and_not_listed_as_unsupported():
+    pose, angles = mf.sebt(trials=[("left", "anterior")], yaw=90.0, reach=0.6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = analyze_movement(pose, angles, exercise="sebt_anterior")
+    assert report.view == "sagittal"
+    assert report.reps[0].metrics["reach_pct_leg"] is not None
+    assert "reach_pct_leg" not in {u.measure for u in report.unsupported_measures}

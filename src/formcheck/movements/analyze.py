@@ -9,6 +9,7 @@ import numpy as np
 from formcheck.movements import exercises as ex_registry
 from formcheck.kinematics.scale import FloorScale
 from formcheck.movements.context import ADVICE, MEASURE_TEXT, MovementContext, estimate_view
+from formcheck.movements.exercises.sebt import reach_in_image_plane
 from formcheck.movements.feedback import fill_feedback
 from formcheck.movements.recognize import FAMILY_DEFAULT, recognize, refine_variant
 from formcheck.movements.report import MovementReport, Rep, UnsupportedMeasure
@@ -133,10 +134,7 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
     summary: dict = {}
     scale: dict = {}
     if family == "sebt":
-        f, u, summary = sebt_clip(th, reps, leg_length_cm)
-        clip_flags += f
-        unsupported += u
-        for rep in reps:
+        for rep in reps:  # the scale first: the best trials and the cm asymmetry use it
             L = (leg_length_cm or {}).get(rep.side) if rep.side in ("left", "right") else None
             v, cm = rep.metrics.get("reach_pct_leg"), rep.metrics.get("reach_cm")
             if cm is not None:                       # measured on the floor (marker)
@@ -148,6 +146,17 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
                 rep.metrics["reach_scale"] = "leg_length"
             elif v is not None:
                 rep.metrics["reach_scale"] = "image_leg"
+        f, u, summary = sebt_clip(th, reps, leg_length_cm)
+        clip_flags += f
+        unsupported += u
+        if reps and floor_scale is None and not reach_in_image_plane(ctx):
+            unsupported.append(UnsupportedMeasure(
+                measure="reach_pct_leg",
+                reason=f"filmed from {'an unknown' if ctx.view.view == 'unknown' else 'a ' + ctx.view.view} view: "
+                       "the reach runs toward or away from the camera, and one camera's depth estimate "
+                       "misses about a third of it",
+                advice=f"Reach distance needs a side view ({ADVICE['side']}), or a printed ArUco marker "
+                       "(DICT_4X4_50, id 0) flat on the floor beside the stance foot with its size given."))
         used = sorted({r.metrics["reach_scale"] for r in reps if "reach_scale" in r.metrics})
         scale = {"reach": used[0] if len(used) == 1 else ",".join(used) or None,
                  "marker": floor_scale.to_dict() if floor_scale is not None else None}
