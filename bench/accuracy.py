@@ -393,7 +393,8 @@ def precision_recall(outcomes: list[dict]) -> tuple[float | None, float | None, 
 
 def match_reach(trials: list[dict], reps: list[dict], tol_s: float = 1.5) -> list[dict]:
     """Pair each true mSEBT trial (max_reach_s, max_reach_norm) with the report rep whose
-    bottom_s (maximal reach) is nearest, within tol_s. Returns per trial the error in % leg."""
+    bottom_s (maximal reach) is nearest, within tol_s. Returns per trial the error in % leg, and
+    whether the analysis judged the trial invalid (the clinic scores valid trials only)."""
     out, used = [], set()
     for tr in trials:
         best, bd = None, tol_s
@@ -409,7 +410,8 @@ def match_reach(trials: list[dict], reps: list[dict], tol_s: float = 1.5) -> lis
         else:
             used.add(best)
             p = float(reps[best]["reach_pct_leg"])
-            out.append({"truth_pct": truth_pct, "pred_pct": p, "err_pct": p - truth_pct})
+            invalid = any(f.startswith("sebt_trial_invalid") for f in reps[best].get("flags", []))
+            out.append({"truth_pct": truth_pct, "pred_pct": p, "err_pct": p - truth_pct, "invalid": invalid})
     return out
 
 
@@ -554,9 +556,13 @@ def aggregate(results: list[dict], sources: list[str]) -> dict:
             p, rc, cnt = precision_recall(outs)
             row.update({"flag_precision": p, "flag_recall": rc, **{f"flag_{k}": c for k, c in cnt.items()}})
             reach = [t for r in rs for t in r.get("given", {}).get("reach", [])]
-            errs = [t["err_pct"] for t in reach if t["err_pct"] is not None]
+            measured = [t for t in reach if t["err_pct"] is not None]
+            errs = [t["err_pct"] for t in measured if not t.get("invalid")]
             row["reach_trials"] = [len(errs), len(reach)]
+            row["reach_invalid"] = sum(1 for t in measured if t.get("invalid"))
+            row["reach_invalid_errs"] = [round(t["err_pct"], 1) for t in measured if t.get("invalid")]
             row["reach_mae_pct"] = float(np.mean(np.abs(errs))) if errs else None
+            row["reach_max_pct"] = float(np.max(np.abs(errs))) if errs else None
             row["reach_bias_pct"] = float(np.mean(errs)) if errs else None
             # agreement with the flags the analysis raises on the TRUE landmarks (same clip)
             if s != "truth":
@@ -598,7 +604,7 @@ def format_table(agg: dict, matrix_note: str) -> str:
              "kinematics + movement analysis)")
     head = (f"{'view':<8} {'model':<6} {'clips':>5} {'detect':>7} {'reps auto':>10} {'reps given':>10} "
             f"{'auto fam':>9} {'flag P':>7} {'flag R':>7} {'tp/fp/miss':>11} {'P~tru':>6} {'R~tru':>6} "
-            f"{'reach MAE%':>10} {'bias%':>6} {'trials':>7}")
+            f"{'reach MAE%':>10} {'max%':>5} {'bias%':>6} {'trials':>7} {'invalid':>7}")
     L += [head, "-" * len(head)]
     for s in agg["summary"]:
         def frac(x):
@@ -608,8 +614,9 @@ def format_table(agg: dict, matrix_note: str) -> str:
                  f"{frac(s['reps_exact_auto']):>10} {frac(s['reps_exact_given']):>10} {frac(s['auto_family_ok']):>9} "
                  f"{_f(s['flag_precision'], 2, 7)} {_f(s['flag_recall'], 2, 7)} {tpf:>11} "
                  f"{_f(s.get('vs_truth_flag_precision'), 2, 6)} {_f(s.get('vs_truth_flag_recall'), 2, 6)} "
-                 f"{_f(s['reach_mae_pct'], 1, 10)} {'-' if s['reach_bias_pct'] is None else format(s['reach_bias_pct'], '+.1f'):>6} "
-                 f"{frac(s['reach_trials']):>7}")
+                 f"{_f(s['reach_mae_pct'], 1, 10)} {_f(s['reach_max_pct'], 1, 5)} "
+                 f"{'-' if s['reach_bias_pct'] is None else format(s['reach_bias_pct'], '+.1f'):>6} "
+                 f"{frac(s['reach_trials']):>7} {s['reach_invalid']:>7}")
     L.append("")
     L.append("Targets: side/full knee MAE<=4, hip<=5, ankle<=7; front knee FPPA<=4, pelvic drop<=3; reps exact; "
              f"flag P and R >= {TARGET_FLAG_PR}; mSEBT reach within {TARGET_REACH_PCT:g} % of leg length.")
@@ -620,8 +627,14 @@ def format_table(agg: dict, matrix_note: str) -> str:
     L.append("P~tru / R~tru: the model's flags (mapping codes) against the flags the same analysis raises on the "
              "TRUE landmarks: pose-model error alone, whatever the thresholds.")
     L.append("reach: MovementReport rep reach_pct_leg - truth max_reach_norm*100 (both: stance toe tip at "
-             "rest -> reaching toe tip along the direction's grid line / leg length, the protocol's reading).")
+             "rest -> reaching toe tip along the direction's grid line / leg length, the protocol's reading), "
+             "over the trials the analysis judged valid (the clinic scores those); trials = valid trials with a "
+             "reach / true trials (front and oblique views report no reach without a floor marker: "
+             "bench/marker_reach.py); invalid = true (valid) trials judged invalid, their errors listed below.")
     L.append("")
+    judged = [f"{x['view']}/{x['model']}: {x['reach_invalid_errs']}" for x in agg["summary"] if x["reach_invalid"]]
+    if judged:
+        L.append("reach error (% leg) of the trials judged invalid: " + "; ".join(judged))
     L.append("EXPECTED_FLAGS (injected compensation -> flag codes that detect it):")
     for k, v in EXPECTED_FLAGS.items():
         L.append(f"  {k:<20} -> {', '.join(v)}")
