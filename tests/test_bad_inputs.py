@@ -206,6 +206,12 @@ def check_readable_part(analysis: dict) -> None:
     assert analysis["quality"]["pose_fraction"] > 0.5
 
 
+def check_damaged_frames(analysis: dict) -> None:
+    """The frames around the damage are skipped, the rest analysed, and the result says so."""
+    check_readable_part(analysis)
+    assert any("could not be decoded" in w for w in analysis["quality"]["warnings"]), analysis["quality"]
+
+
 def check_truncated(analysis: dict) -> None:
     """The readable first part is analysed, and the result says it is partial."""
     check_readable_part(analysis)
@@ -219,7 +225,7 @@ ANALYSED: dict[str, tuple[Callable[[Path], Path], Callable[[dict], None] | None,
     "person-leaves-frame": (make_person_leaves, check_person_leaves, None),
     "rotated-portrait": (make_rotated_portrait, check_rotated, None),
     "variable-frame-rate": (make_variable_rate, check_variable_rate, None),
-    "corrupt-mid-stream": (make_corrupt_mid_stream, check_readable_part, None),
+    "corrupt-mid-stream": (make_corrupt_mid_stream, check_damaged_frames, None),
     "truncated-index-first": (make_truncated_faststart, check_truncated, None),
     "no-person": (make_no_person, None, "no_person"),
 }

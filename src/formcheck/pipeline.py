@@ -153,6 +153,11 @@ def analyze_video(
             f"Only {len(raw)} of the {info.frame_count} frames the file announces could be decoded "
             f"(the file is truncated or damaged); the analysis covers the readable part."
         )
+    elif info.frame_count_exact and len(raw) < info.frame_count:  # a few damaged frames mid-file
+        warnings.append(
+            f"{info.frame_count - len(raw)} of the {info.frame_count} frames could not be decoded (damaged data) "
+            f"and were skipped; gaps up to {settings.kinematics.max_gap_s:g} s are interpolated, longer ones stay gaps."
+        )
     knee_ok = ~np.isnan(angles["left_knee_flexion_deg"]) | ~np.isnan(angles["right_knee_flexion_deg"])
     analysis = Analysis(
         formcheck_version=__version__,

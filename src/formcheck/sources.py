@@ -37,6 +37,8 @@ class VideoInfo:
     frame_count: int  # from the header; an estimate for variable frame rate
     rotation: int  # degrees counter-clockwise applied to make frames upright
     codec: str
+    # The container's index counts the frames (MP4, MOV): a shortfall is frames lost to damage.
+    frame_count_exact: bool = False
 
     @property
     def long_side(self) -> int:
@@ -94,6 +96,7 @@ def probe(path: str | Path, min_duration_s: float = 1.0, max_duration_s: float =
             duration = container.duration / av.time_base
         else:
             duration = 0.0
+        exact = bool(stream.frames)
         frames = stream.frames or (int(round(duration * fps)) if fps else 0)
         raw_w, raw_h = stream.codec_context.width, stream.codec_context.height
         if max(raw_w, raw_h) > MAX_LONG_SIDE:
@@ -123,7 +126,7 @@ def probe(path: str | Path, min_duration_s: float = 1.0, max_duration_s: float =
             "Record the whole movement, a few repetitions, with a second of standing before and after.",
         )
     width, height = (raw_h, raw_w) if rotation in (90, 270) else (raw_w, raw_h)
-    return VideoInfo(path, width, height, fps, duration, frames, rotation, codec)
+    return VideoInfo(path, width, height, fps, duration, frames, rotation, codec, frame_count_exact=exact)
 
 
 @dataclass(frozen=True)
