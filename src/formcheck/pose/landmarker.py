@@ -82,20 +82,25 @@ def detect_frames(
     `scan_interval_s` within [scan_from_s, scan_until_s) the same decoded frame also goes
     through it: the second pair returned is that sparse scan (empty without a scanner).
     """
-    track, scan = Detections.empty(), Detections.empty()
+    times: list[float] = []
+    per_frame: list[list[Detection]] = []
+    scan_times: list[float] = []
+    scan: list[list[Detection]] = []
     last_ms = -1
     next_scan = scan_from_s
     for frame in frames:
         ms = max(int(round(frame.time_s * 1000)), last_ms + 1)
         last_ms = ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.image)
-        track.append(frame.time_s, detections_from_result(landmarker.detect_for_video(image, ms), width, height))
+        times.append(frame.time_s)
+        per_frame.append(detections_from_result(landmarker.detect_for_video(image, ms), width, height))
         if scanner is not None and next_scan - 0.5e-3 <= frame.time_s < scan_until_s:
-            scan.append(frame.time_s, detections_from_result(scanner.detect(image), width, height))
+            scan_times.append(frame.time_s)
+            scan.append(detections_from_result(scanner.detect(image), width, height))
             next_scan = frame.time_s + scan_interval_s
         if progress:
             progress(1)
-    return track, scan
+    return Detections(np.asarray(times, float), per_frame), Detections(np.asarray(scan_times, float), scan)
 
 
 def series_from_detections(

@@ -54,10 +54,6 @@ class Detections:
     def empty(cls) -> "Detections":
         return cls(np.zeros(0), [])
 
-    def append(self, time_s: float, dets: list[Detection]) -> None:
-        self.times = np.append(self.times, time_s)
-        self.per_frame.append(dets)
-
     @classmethod
     def concat(cls, parts: list["Detections"]) -> "Detections":
         """Non-overlapping parts in time order, one after the other."""
