@@ -6,6 +6,8 @@ ids answer 404, exactly like ids that do not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
@@ -37,6 +39,12 @@ ERRORS = {status: {"model": ErrorBody} for status in (401, 403, 404, 409, 410, 4
 router = APIRouter(prefix="/api/v1/clinic", tags=["clinic"], responses=ERRORS)
 
 
+def _no_content(change: Callable[[str, str], None], clinician_id: str, item_id: str) -> Response:
+    """Run a delete (or revoke) of the clinician's item; 204 with no body, as every such route answers."""
+    change(clinician_id, item_id)
+    return Response(status_code=204)
+
+
 # -- athletes ----------------------------------------------------------------------------------
 @router.get("/athletes", response_model=list[Athlete], summary="Your athletes")
 def list_athletes(who: CurrentClinician, clinic: ClinicDep) -> list[Athlete]:
@@ -61,8 +69,7 @@ def update_athlete(athlete_id: str, body: AthletePatch, who: CurrentClinician, c
 @router.delete("/athletes/{athlete_id}", status_code=204,
                summary="Delete an athlete with every screening, clip, result and share link")
 def delete_athlete(athlete_id: str, who: CurrentClinician, clinic: ClinicDep) -> Response:
-    clinic.delete_athlete(who.id, athlete_id)
-    return Response(status_code=204)
+    return _no_content(clinic.delete_athlete, who.id, athlete_id)
 
 
 @router.get("/athletes/{athlete_id}/history", response_model=AthleteHistory,
@@ -100,8 +107,7 @@ def get_screening(screening_id: str, who: CurrentClinician, clinic: ClinicDep) -
 
 @router.delete("/screenings/{screening_id}", status_code=204, summary="Delete a screening, its clips and results")
 def delete_screening(screening_id: str, who: CurrentClinician, clinic: ClinicDep) -> Response:
-    clinic.delete_screening(who.id, screening_id)
-    return Response(status_code=204)
+    return _no_content(clinic.delete_screening, who.id, screening_id)
 
 
 @router.get("/screenings/{screening_id}/result", response_model=ScreeningResult,
@@ -124,8 +130,7 @@ def get_test(test_id: str, who: CurrentClinician, clinic: ClinicDep) -> Screenin
 
 @router.delete("/tests/{test_id}", status_code=204, summary="Delete a test with its clip and results")
 def delete_test(test_id: str, who: CurrentClinician, clinic: ClinicDep) -> Response:
-    clinic.delete_test(who.id, test_id)
-    return Response(status_code=204)
+    return _no_content(clinic.delete_test, who.id, test_id)
 
 
 @router.put("/tests/{test_id}/manual-trials", response_model=ScreeningTest,
@@ -179,5 +184,4 @@ def list_shares(screening_id: str, who: CurrentClinician, clinic: ClinicDep) -> 
 
 @router.delete("/share-links/{link_id}", status_code=204, summary="Withdraw a share link (it then answers 410)")
 def revoke_share(link_id: str, who: CurrentClinician, clinic: ClinicDep) -> Response:
-    clinic.revoke_share_link(who.id, link_id)
-    return Response(status_code=204)
+    return _no_content(clinic.revoke_share_link, who.id, link_id)
