@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from formcheck.clinic.scoring import Direction, Leg, SebtScore, Trial
 from formcheck.movements.report import Flag, MetricValue
+from formcheck.service.models import LEG_LENGTH_CM
 
 TestKind = Literal["msebt", "lunge", "step_up"]
 TestStatus = Literal["no_clip", "queued", "running", "done", "failed"]
@@ -96,8 +97,10 @@ class ShareLinkCreated(ShareLink):
 class AthleteIn(BaseModel):
     name: str = Field(min_length=1, max_length=120, description="Name or code.")
     birth_year: int | None = Field(None, ge=1900, le=2100)
-    leg_length_left_cm: float | None = Field(None, ge=40, le=140, description="ASIS to medial malleolus, cm.")
-    leg_length_right_cm: float | None = Field(None, ge=40, le=140, description="ASIS to medial malleolus, cm.")
+    leg_length_left_cm: float | None = Field(None, ge=LEG_LENGTH_CM[0], le=LEG_LENGTH_CM[1],
+                                             description="ASIS to medial malleolus, cm.")
+    leg_length_right_cm: float | None = Field(None, ge=LEG_LENGTH_CM[0], le=LEG_LENGTH_CM[1],
+                                              description="ASIS to medial malleolus, cm.")
     dominant_leg: Leg | None = None
     injury_notes: str = Field("", max_length=4000)
 
@@ -120,8 +123,8 @@ class AthleteIn(BaseModel):
 class AthletePatch(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=120)
     birth_year: int | None = Field(None, ge=1900, le=2100)
-    leg_length_left_cm: float | None = Field(None, ge=40, le=140)
-    leg_length_right_cm: float | None = Field(None, ge=40, le=140)
+    leg_length_left_cm: float | None = Field(None, ge=LEG_LENGTH_CM[0], le=LEG_LENGTH_CM[1])
+    leg_length_right_cm: float | None = Field(None, ge=LEG_LENGTH_CM[0], le=LEG_LENGTH_CM[1])
     dominant_leg: Leg | None = None
     injury_notes: str | None = Field(None, max_length=4000)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from formcheck.schema import Analysis
 
 Status = Literal["queued", "running", "done", "failed"]
-# Plausible bounds of the per-upload scale, cm (leg lengths: the same as the clinic's athletes).
+# Plausible bounds of a distance scale, cm: an upload's, and (leg lengths) a clinic athlete's.
 LEG_LENGTH_CM = (40, 140)
 MARKER_SIZE_CM = (2, 100)
 
