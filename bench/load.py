@@ -27,12 +27,12 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import httpx
 import numpy as np
+
+from formcheck.clips import short_clip
 
 REPO = Path(__file__).resolve().parents[1]
 API = "/api/v1/analyses"
@@ -44,25 +44,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def short_clip(src: Path, dst: Path, seconds: float, width: int) -> Path:
-    """The first `seconds` of `src` at `width` px (a short clip keeps the run bounded)."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        vin = inp.streams.video[0]
-        height = int(round(vin.codec_context.height * width / vin.codec_context.width / 2)) * 2
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for i, frame in enumerate(inp.decode(vin)):
-            if frame.time >= seconds:
-                break
-            small = frame.reformat(width=width, height=height, format="yuv420p")
-            small.pts, small.time_base = i, Fraction(1, 30)
-            for packet in stream.encode(small):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return dst
 
 
 @dataclass

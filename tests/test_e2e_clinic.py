@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
-from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
 from browser_support import launch_chromium, require_browser, run_server
 from conftest import require_sample
+from formcheck.clips import short_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
 
@@ -27,25 +27,6 @@ EMAIL, PASSWORD, CLINICIAN = "physio@example.org", "correct horse battery", "Dr.
 ATHLETE = {"name": "Runner R-07", "birth_year": "1996", "leg_left": "91", "leg_right": "92.5", "dominant": "right"}
 SEBT_STEP, LUNGE_STEP, STEP_UP_STEP = "msebt:left:anterior", "lunge::", "step_up::"
 ANALYSIS_TIMEOUT_S = 420  # three clips on one worker, on a shared 2-core machine
-
-
-def cut_clip(src: Path, dst: Path, end_s: float, width: int = 640) -> Path:
-    """The first `end_s` seconds of `src`, downscaled (PyAV: no ffmpeg binary needed)."""
-    import av
-
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        vin = inp.streams.video[0]
-        height = int(round(vin.codec_context.height * width / vin.codec_context.width / 2)) * 2
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for i, frame in enumerate(inp.decode(vin)):
-            if frame.time >= end_s:
-                break
-            small = frame.reformat(width=width, height=height, format="yuv420p")
-            small.pts, small.time_base = i, Fraction(1, 30)
-            out.mux(stream.encode(small))
-        out.mux(stream.encode())
-    return dst
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +37,7 @@ def clips(tmp_path_factory) -> dict[str, Path]:
                                                  width=640, height=360, seed=3), folder / "sebt")
     return {
         SEBT_STEP: folder / "sebt" / "clip.mp4",
-        LUNGE_STEP: cut_clip(require_sample("videos/lunge_reverse_side_01.mp4"), folder / "lunge.mp4", end_s=7.0),
+        LUNGE_STEP: short_clip(require_sample("videos/lunge_reverse_side_01.mp4"), folder / "lunge.mp4", seconds=7.0),
         STEP_UP_STEP: require_sample("videos/stepup_side_01.mp4"),
     }
 

@@ -11,10 +11,8 @@ import threading
 import time
 import uuid
 import warnings
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import pytest
 
 from media_factory import write_video
@@ -23,6 +21,7 @@ warnings.filterwarnings("ignore", message=".*httpx.*")
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from formcheck import clips  # noqa: E402
 from formcheck.config import Settings  # noqa: E402
 from formcheck.pipeline import analyze_video  # noqa: E402
 from formcheck.service import ServiceSettings, create_app  # noqa: E402
@@ -36,22 +35,7 @@ POLL_TIMEOUT_S = 240
 
 def cut_clip(src: Path, dst: Path, end_s: float = 6.0, width: int = 640) -> Path:
     """First `end_s` seconds of `src`, downscaled (keeps the test run short on 2 cores)."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
-        vin = inp.streams.video[0]
-        height = int(round(vin.codec_context.height * width / vin.codec_context.width / 2)) * 2
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"crf": "20", "preset": "veryfast"}
-        for i, frame in enumerate(inp.decode(vin)):
-            if frame.time >= end_s:
-                break
-            small = frame.reformat(width=width, height=height, format="yuv420p")
-            small.pts, small.time_base = i, Fraction(1, 30)
-            for packet in stream.encode(small):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return dst
+    return clips.short_clip(src, dst, end_s, width, {"crf": "20", "preset": "veryfast"})
 
 
 def service_settings(data_dir: Path, **overrides) -> ServiceSettings:
