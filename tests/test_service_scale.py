@@ -205,13 +205,13 @@ def test_clinic_clip_job_gets_the_athletes_legs_and_the_form_marker(idle, clip):
         rep = SimpleNamespace(side="left", index=1, complete=True, metrics={"reach_pct_leg": 70.0, **metrics})
         return SimpleNamespace(movement=SimpleNamespace(reps=[rep]))
 
-    trials, notes = clinic.trials(row, analysis(reach_cm=63.0, reach_scale="leg_length"))
+    trials, notes = clinic.trials(row, analysis(reach_cm=63.0, reach_scale="leg_length"), job)
     assert trials[0].cm_source is None and trials[0].reach_pct_limb == 70.0
     assert any("15 cm floor marker was not found" in n for n in notes)
     score = score_sebt(trials, {"left": 90.0, "right": 91.0})
     assert score.scales == ["leg_length"] and "leg length" in score.scale_note
 
-    trials, notes = clinic.trials(row, analysis(reach_cm=60.0, reach_scale="marker"))
+    trials, notes = clinic.trials(row, analysis(reach_cm=60.0, reach_scale="marker"), job)
     assert trials[0].cm_source == "marker" and trials[0].reach_cm == 60.0 and notes == []
     score = score_sebt(trials, {"left": 90.0, "right": 91.0})
     assert score.scales == ["marker"] and "floor marker" in score.scale_note

@@ -290,7 +290,7 @@ class ClinicService:
         return path
 
     # -- results ---------------------------------------------------------------------------------
-    def trials(self, row: dict[str, Any], analysis: Analysis | None) -> tuple[list[Trial], list[str]]:
+    def trials(self, row: dict[str, Any], analysis: Analysis | None, job: Job | None) -> tuple[list[Trial], list[str]]:
         """The mSEBT trials of one test: the analysed reps of the stance leg, and tape measurements."""
         notes: list[str] = []
         out = [Trial(leg=row["leg"], direction=row["direction"], trial=t["trial"], reach_cm=t["reach_cm"],
@@ -302,7 +302,6 @@ class ClinicService:
         if not reps and analysis.movement.reps:
             notes.append(f"Test {row['id']}: no trial with the {row['leg']} leg standing was found in the clip "
                          "(check which leg stood); its reaches were not scored.")
-        job = self._job(row)
         if reps and job is not None and job.marker_size_cm and not any(_marker_cm(r.metrics) is not None for r in reps):
             notes.append(f"Test {row['id']}: the {job.marker_size_cm:g} cm floor marker was not found in the clip, "
                          "so its reaches are not measured from the marker (see the scale used).")
@@ -328,11 +327,12 @@ class ClinicService:
         notes: list[str] = []
         for test in screening.tests:
             row = rows[test.id]
-            analysis = self._analysis(self._job(row).id) if test.status == DONE else None
+            job = self._job(row)
+            analysis = self._analysis(job.id) if test.status == DONE else None
             if test.status in ("queued", "running"):
                 pending.append(test.id)
             if test.kind == "msebt":
-                t, n = self.trials(row, analysis)
+                t, n = self.trials(row, analysis, job)
                 trials += t
                 notes += n
             if analysis is not None:

@@ -16,11 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.landmarks import NUM_LANDMARKS
-from formcheck.pose.tracking import Detection
+from formcheck.pose.tracking import SAME_FRAME_S, Detection, shared_frames
 
-# Frames of two chunks closer in time than this are the same frame (container clocks agree
-# to the microsecond; sources.py nudges duplicate timestamps by 1 ms).
-SAME_FRAME_S = 0.5e-3
 # Disagreement when one chunk sees a person the other does not (median landmark distances
 # are a small fraction of the image diagonal, so this always loses to a real match).
 UNMATCHED_COST = 1.0
@@ -80,18 +77,6 @@ def frame_disagreement(a: list[Detection], b: list[Detection], diagonal: float) 
             nearest = min(float(np.nanmedian(np.linalg.norm(det.image_xy - o.image_xy, axis=1))) for o in second)
             worst = max(worst, nearest / diagonal)
     return worst
-
-
-def shared_frames(times_a: np.ndarray, times_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (into a, into b) of the frames both chunks decoded, in time order."""
-    times_a, times_b = np.asarray(times_a, float), np.asarray(times_b, float)
-    if not len(times_a) or not len(times_b):
-        return np.zeros(0, int), np.zeros(0, int)
-    j = np.clip(np.searchsorted(times_b, times_a), 0, len(times_b) - 1)
-    j_prev = np.clip(j - 1, 0, len(times_b) - 1)
-    j = np.where(np.abs(times_b[j_prev] - times_a) < np.abs(times_b[j] - times_a), j_prev, j)
-    same = np.abs(times_b[j] - times_a) <= SAME_FRAME_S
-    return np.flatnonzero(same), j[same]
 
 
 def choose_join(

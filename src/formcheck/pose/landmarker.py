@@ -16,7 +16,7 @@ from formcheck.landmarks import NUM_LANDMARKS
 from formcheck.pose.chunks import join_chunks, plan_chunks, unpack_detections
 from formcheck.pose.models import resolve_model
 from formcheck.pose.parallel import detect_chunks, pose_workers
-from formcheck.pose.tracking import Detection, Detections, check_tracked_subject, choose_subject
+from formcheck.pose.tracking import SAME_FRAME_S, Detection, Detections, check_tracked_subject, choose_subject
 from formcheck.series import PoseSeries, SubjectChoice
 from formcheck.sources import Frame, VideoInfo, iter_frames, read_ahead
 
@@ -94,7 +94,7 @@ def detect_frames(
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.image)
         times.append(frame.time_s)
         per_frame.append(detections_from_result(landmarker.detect_for_video(image, ms), width, height))
-        if scanner is not None and next_scan - 0.5e-3 <= frame.time_s < scan_until_s:
+        if scanner is not None and next_scan - SAME_FRAME_S <= frame.time_s < scan_until_s:
             scan_times.append(frame.time_s)
             scan.append(detections_from_result(scanner.detect(image), width, height))
             next_scan = frame.time_s + scan_interval_s
@@ -166,11 +166,10 @@ def extract_poses(
     (pose/chunks.py); the joined detections go through subject choice in one piece, so
     the result has the same frames and the same subject as a single-process run.
 
-    Looking for `num_poses` > 1 people on every frame costs the model about twice as much
-    as tracking one, so by default one person is tracked on every frame and a sparse scan
-    (`people_scan_interval_s`) looks for everyone; only when the scan shows that the
-    track was on somebody other than the chosen subject is the clip tracked again with
-    every person followed on every frame.
+    With `people_scan_interval_s` > 0 (opt-in fast mode, config.py says what it costs), one
+    person is tracked on every frame and a sparse scan looks for everyone; only when the
+    scan shows that the track was on somebody other than the chosen subject is the clip
+    tracked again with every person followed on every frame.
     """
     w, h = info.width, info.height
     if settings.num_poses == 1 or settings.people_scan_interval_s <= 0:

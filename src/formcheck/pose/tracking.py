@@ -43,6 +43,11 @@ class Detection:
         return np.array([*pts.min(axis=0), *pts.max(axis=0)])
 
 
+# Frames of two detection runs (time chunks, a track and a scan) closer in time than this are the same frame (container clocks agree
+# to the microsecond; sources.py nudges duplicate timestamps by 1 ms).
+SAME_FRAME_S = 0.5e-3
+
+
 @dataclass
 class Detections:
     """Everyone a landmarker saw, frame by frame: frame times and the detections of each."""
@@ -60,6 +65,18 @@ class Detections:
         if not parts:
             return cls.empty()
         return cls(np.concatenate([p.times for p in parts]), [d for p in parts for d in p.per_frame])
+
+
+def shared_frames(times_a: np.ndarray, times_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (into a, into b) of the frames both runs decoded, in time order."""
+    times_a, times_b = np.asarray(times_a, float), np.asarray(times_b, float)
+    if not len(times_a) or not len(times_b):
+        return np.zeros(0, int), np.zeros(0, int)
+    j = np.clip(np.searchsorted(times_b, times_a), 0, len(times_b) - 1)
+    j_prev = np.clip(j - 1, 0, len(times_b) - 1)
+    j = np.where(np.abs(times_b[j_prev] - times_a) < np.abs(times_b[j] - times_a), j_prev, j)
+    same = np.abs(times_b[j] - times_a) <= SAME_FRAME_S
+    return np.flatnonzero(same), j[same]
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -179,12 +196,9 @@ def check_tracked_subject(
     chosen, subject = choose_subject(scan_times, scan, width, height)
     track_times = np.asarray(track_times, float)
     compared = mismatched = 0
-    for t, subject_det, others in zip(scan_times, chosen, scan):
-        if not len(track_times):
-            break
-        i = int(np.argmin(np.abs(track_times - t)))
-        det = tracked[i] if abs(track_times[i] - t) <= 0.5e-3 else None
-        if det is None or not others:
+    for k, i in zip(*shared_frames(scan_times, track_times)):  # the scan looked at frames of the track
+        det, subject_det = tracked[i], chosen[k]
+        if det is None or not scan[k]:
             continue
         compared += 1
         if subject_det is None or iou(det.box, subject_det.box) < SAME_PERSON_IOU:
