@@ -134,18 +134,69 @@ def test_rendered_marker_gives_reach_in_cm_and_leg_normalised_reach(marker_clip)
     assert abs(rep_p.metrics["reach_pct_leg"] - 100 * truth["max_reach_norm"]) <= 3.0
 
 
+# A floor marker whose homography is the identity scaled 1:1 (image px = floor cm): any image
+# distance between foot points reads as the same number of cm.
+UNIT_FLOOR = floor_scale_from_corners(np.array([[0, 0], [20, 0], [20, 20], [0, 20]], float), 20.0)
+
+
 @pytest.mark.parametrize("yaw, view", [(0.0, "frontal"), (45.0, "oblique")])
-def test_reach_leaving_the_image_plane_is_not_guessed_without_a_marker(yaw, view):
-    """From the front or at an angle the reach runs toward the camera: no number, an advice."""
+def test_reach_leaving_the_image_plane_is_not_guessed(yaw, view):
+    """From the front or at an angle the reach runs toward the camera: no number, an advice;
+    a floor marker does not change that (the toe point's error in image y is depth on the floor)."""
     pose, angles = mf.sebt(trials=[("left", "anterior"), ("right", "anterior")], yaw=yaw, reach=0.6)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        report = analyze_movement(pose, angles, exercise="sebt_anterior")
-    assert report.view == view and report.rep_count == 2
-    assert all(rep.metrics["reach_pct_leg"] is None and "reach_scale" not in rep.metrics for rep in report.reps)
-    assert not any(k.endswith("best_reach_pct_leg") for k in report.summary)
-    advice = {u.measure: u.advice for u in report.unsupported_measures}
-    assert "side view" in advice["reach_pct_leg"] and "marker" in advice["reach_pct_leg"]
+        plain = analyze_movement(pose, angles, exercise="sebt_anterior")
+        marked = analyze_movement(pose, angles, exercise="sebt_anterior", floor_scale=UNIT_FLOOR)
+    for report in (plain, marked):
+        assert report.view == view and report.rep_count == 2
+        assert all(rep.metrics["reach_pct_leg"] is None and "reach_cm" not in rep.metrics
+                   and "reach_scale" not in rep.metrics for rep in report.reps)
+        assert not any(k.endswith("best_reach_pct_leg") for k in report.summary)
+        advice = {u.measure: u.advice for u in report.unsupported_measures}
+        assert "side view" in advice["reach_pct_leg"]
+    assert "reach_cm" not in {u.measure for u in plain.unsupported_measures}
+    why = {u.measure: u.reason for u in marked.unsupported_measures}["reach_cm"]
+    assert f"a {view} view" in why and "anterior" in why
+    assert marked.scale["marker"]["marker_size_cm"] == 20.0
+
+
+def test_marker_reach_is_the_straight_floor_distance_from_the_stance_toe():
+    """Side view, anterior: stance toe (before the trial) to reaching toe (at maximal reach),
+    straight, whatever the stance foot's heel-to-toe line says about the grid line."""
+    pose, angles = mf.sebt(trials=[("left", "anterior")], yaw=90.0, reach=0.6)
+    xy = pose.image_xy.copy()
+    heel = SIDE_LANDMARKS["left"]["heel"]
+    xy[:, heel, 1] += 0.4 * np.abs(xy[:, SIDE_LANDMARKS["left"]["foot_index"], 0] - xy[:, heel, 0])  # line 22 deg off
+    tilted = PoseSeries(time_s=pose.time_s, image_xy=xy, image_z=pose.image_z, world_xyz=pose.world_xyz,
+                        visibility=pose.visibility, presence=pose.presence, width=pose.width, height=pose.height)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reports = [analyze_movement(p, angles, exercise="sebt_anterior", floor_scale=UNIT_FLOOR) for p in (pose, tilted)]
+    for report in reports:
+        rep = report.reps[0]
+        assert report.view == "sagittal" and rep.metrics["reach_scale"] == "marker"
+        i = int(np.argmin(np.abs(pose.time_s - rep.bottom_s)))
+        start = int(np.argmin(np.abs(pose.time_s - rep.start_s)))
+        toe0 = np.median(pose.image_xy[max(start - 15, 0):start + 1, SIDE_LANDMARKS["left"]["foot_index"]], axis=0)
+        tip = np.median(pose.image_xy[i - 2:i + 3, SIDE_LANDMARKS["right"]["foot_index"]], axis=0)
+        assert rep.metrics["reach_cm"] == pytest.approx(np.linalg.norm(tip - toe0), abs=0.15)
+        assert "reach_cm" not in {u.measure for u in report.unsupported_measures}
+
+
+def test_posterior_reach_from_the_side_is_not_read_from_the_marker():
+    """From the side a posterior reach runs at 135 deg: half of it is depth. Its cm come from
+    the leg length (when given), and the marker's refusal says why."""
+    pose, angles = mf.sebt(trials=[("left", "posteromedial")], yaw=90.0, reach=0.6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = analyze_movement(pose, angles, exercise="sebt_posteromedial", floor_scale=UNIT_FLOOR,
+                                  leg_length_cm={"left": 90.0, "right": 90.0})
+    rep = report.reps[0]
+    assert report.view == "sagittal" and rep.direction == "posteromedial"
+    assert rep.metrics["reach_scale"] == "leg_length"
+    assert rep.metrics["reach_cm"] == pytest.approx(rep.metrics["reach_pct_leg"] * 0.9, abs=0.06)
+    assert "posteromedial" in {u.measure: u.reason for u in report.unsupported_measures}["reach_cm"]
 
 
 def test_side_view_reach_is_measured_and_not_listed_as_unsupported():

@@ -200,14 +200,22 @@ def test_clinic_clip_job_gets_the_athletes_legs_and_the_form_marker(idle, clip):
     job = JobStore(settings.db_path).get(row["job_id"])
     assert (job.leg_length_left_cm, job.leg_length_right_cm, job.marker_size_cm) == (90.0, 91.0, 15.0)
 
-    # Scoring says which scale was used; a marker that was not found is noted.
-    def analysis(**metrics):
+    # Scoring says which scale was used; a marker that was not found, or found but not usable
+    # for this reach, is noted with the analysis' reason.
+    def analysis(marker=None, unsupported=(), **metrics):
         rep = SimpleNamespace(side="left", index=1, complete=True, metrics={"reach_pct_leg": 70.0, **metrics})
-        return SimpleNamespace(movement=SimpleNamespace(reps=[rep]))
+        return SimpleNamespace(movement=SimpleNamespace(reps=[rep], scale={"marker": marker},
+                                                        unsupported_measures=list(unsupported)))
 
     trials, notes = clinic.trials(row, analysis(reach_cm=63.0, reach_scale="leg_length"), job)
     assert trials[0].cm_source is None and trials[0].reach_pct_limb == 70.0
     assert any("15 cm floor marker was not found" in n for n in notes)
+    off_plane = SimpleNamespace(measure="reach_cm", reason="the posteromedial reach runs partly in depth")
+    trials, notes = clinic.trials(row, analysis({"marker_size_cm": 15.0}, [off_plane], reach_cm=63.0,
+                                                reach_scale="leg_length"), job)
+    assert trials[0].cm_source is None
+    assert [n for n in notes if "found but" in n and "posteromedial reach runs partly in depth" in n]
+    assert not any("not found" in n for n in notes)
     score = score_sebt(trials, {"left": 90.0, "right": 91.0})
     assert score.scales == ["leg_length"] and "leg length" in score.scale_note
 

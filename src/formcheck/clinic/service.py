@@ -303,8 +303,13 @@ class ClinicService:
             notes.append(f"Test {row['id']}: no trial with the {row['leg']} leg standing was found in the clip "
                          "(check which leg stood); its reaches were not scored.")
         if reps and job is not None and job.marker_size_cm and not any(_marker_cm(r.metrics) is not None for r in reps):
-            notes.append(f"Test {row['id']}: the {job.marker_size_cm:g} cm floor marker was not found in the clip, "
-                         "so its reaches are not measured from the marker (see the scale used).")
+            if not analysis.movement.scale.get("marker"):
+                notes.append(f"Test {row['id']}: the {job.marker_size_cm:g} cm floor marker was not found in the "
+                             "clip, so its reaches are not measured from the marker (see the scale used).")
+            else:
+                why = next((u.reason for u in analysis.movement.unsupported_measures if u.measure == "reach_cm"), "")
+                notes.append(f"Test {row['id']}: the floor marker was found but its reaches are not measured from "
+                             f"it: {why} (see the scale used).")
         for n, rep in enumerate(reps, start=1):
             m = rep.metrics
             cm = _marker_cm(m)

@@ -9,7 +9,7 @@ import numpy as np
 from formcheck.movements import exercises as ex_registry
 from formcheck.kinematics.scale import FloorScale
 from formcheck.movements.context import ADVICE, MEASURE_TEXT, MovementContext, estimate_view
-from formcheck.movements.exercises.sebt import reach_in_image_plane
+from formcheck.movements.exercises.sebt import marker_reach_supported, reach_in_image_plane
 from formcheck.movements.feedback import fill_feedback
 from formcheck.movements.recognize import FAMILY_DEFAULT, recognize, refine_variant
 from formcheck.movements.report import MovementReport, Rep, UnsupportedMeasure
@@ -149,14 +149,23 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
         f, u, summary = sebt_clip(th, reps, leg_length_cm)
         clip_flags += f
         unsupported += u
-        if reps and floor_scale is None and not reach_in_image_plane(ctx):
+        view = "an unknown" if ctx.view.view == "unknown" else "a " + ctx.view.view
+        if reps and not reach_in_image_plane(ctx):
             unsupported.append(UnsupportedMeasure(
                 measure="reach_pct_leg",
-                reason=f"filmed from {'an unknown' if ctx.view.view == 'unknown' else 'a ' + ctx.view.view} view: "
-                       "the reach runs toward or away from the camera, and one camera's depth estimate "
-                       "misses about a third of it",
-                advice=f"Reach distance needs a side view ({ADVICE['side']}), or a printed ArUco marker "
-                       "(DICT_4X4_50, id 0) flat on the floor beside the stance foot with its size given."))
+                reason=f"filmed from {view} view: the reach runs toward or away from the camera, and one "
+                       "camera's depth estimate misses about a third of it",
+                advice=f"Reach distance needs a side view ({ADVICE['side']})."))
+        off_plane = sorted({r.direction or "unknown" for r in reps if not marker_reach_supported(ctx, r.direction)})
+        if floor_scale is not None and off_plane:
+            unsupported.append(UnsupportedMeasure(
+                measure="reach_cm",
+                reason=f"the floor marker measures a reach only along the image plane; filmed from {view} "
+                       f"view, the {', '.join(off_plane)} reach runs partly in depth, where each pixel of the "
+                       "pose model's toe error is about a centimetre on the floor",
+                advice=f"For the anterior reach in cm, film it from the side ({ADVICE['side']}) with the "
+                       "marker in view; otherwise give the leg lengths (side view: reach as % of leg length, "
+                       "and cm from it)."))
         used = sorted({r.metrics["reach_scale"] for r in reps if "reach_scale" in r.metrics})
         scale = {"reach": used[0] if len(used) == 1 else ",".join(used) or None,
                  "marker": floor_scale.to_dict() if floor_scale is not None else None}

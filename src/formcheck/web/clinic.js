@@ -274,7 +274,7 @@ async function wizardView(id) {
         busy ? "Some are still being analysed." : "Open the report."),
     el("p", {}, `${done} of ${PROTOCOL.length} tests analysed. `, el("a", { href: `#/screenings/${id}/report`, id: "report-link" }, "Open the report")),
     el("div", { class: "row" }, el("label", {}, "Printed floor marker side, cm", marker),
-      el("span", { class: "muted small" }, "optional: gives mSEBT reach in cm from the marker (leg lengths come from the athlete)")),
+      el("span", { class: "muted small" }, "optional: the anterior reach in cm from the marker, filmed from the side (other reaches use the athlete's leg lengths)")),
     el("ol", { id: "steps", class: "steps" }, PROTOCOL.map(stepCard)));
   if (busy) pollTimer = setTimeout(() => pollWizard(id), POLL_MS);
 }

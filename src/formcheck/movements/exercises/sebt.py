@@ -52,26 +52,33 @@ def reach_in_image_plane(ctx: MovementContext) -> bool:
     return ctx.view.view == "sagittal" and ctx.facing_sign != 0
 
 
-def reach_on_floor_cm(ctx: MovementContext, stance: str, direction: str, rest: slice, i: int) -> float:
-    """Reach in cm on the floor plane of a printed marker (ctx.floor_scale): the same definition
-    as `reach_along_line`, with the grid line = the stance foot's heel-to-toe line at rest and
-    the reaching leg's side = where the reaching toe stood at rest."""
+def marker_reach_supported(ctx: MovementContext, direction: str) -> bool:
+    """Whether a floor marker can turn this trial's reach into cm.
+
+    The marker's homography maps image points to the floor, so a toe point's error in image y
+    becomes depth on the floor: about 1 cm per pixel 3 m from a camera 1.6 m high, and
+    MediaPipe's toe point is 5-13 px off on a loaded or touching foot (1280x720 renders).
+    Only a reach along the image plane keeps that out: an anterior reach filmed from the side.
+    Rendered trials through the pose model: side anterior within ~2 cm; front and 45 deg
+    anterior 8-11 cm short; posterior reaches from the side (half of them depth) 6-9 cm off
+    (bench/marker_reach.py)."""
+    return reach_in_image_plane(ctx) and direction == "anterior"
+
+
+def reach_on_floor_cm(ctx: MovementContext, stance: str, rest: slice, i: int) -> float:
+    """Stance toe tip at rest -> reaching toe tip at maximal reach, in cm on the floor plane of a
+    printed marker (ctx.floor_scale).
+
+    The straight distance, not its projection on an estimated grid line: the protocol scores a
+    touch on the line (a trial off the line is repeated), so the distance from the grid's centre
+    (the stance toe) to the touch is the reach. MediaPipe's heel-to-toe line on the floor, the
+    only estimate of the line's direction, is 7-13 deg off in rendered side views, which cost
+    1-3 cm at 53 cm."""
     fs = ctx.floor_scale
-    reach = other(stance)
-    med = lambda side, joint, sl: np.nanmedian(fs.to_floor_cm(ctx.xy(side, joint)[sl]), axis=0)
-    toe0, heel0 = med(stance, "foot_index", rest), med(stance, "heel", rest)
-    other0 = med(reach, "foot_index", rest)
-    tip = med(reach, "foot_index", slice(max(i - 2, 0), i + 3))
-    ant = (toe0 - heel0) / np.linalg.norm(toe0 - heel0)
-    side = (other0 - toe0) - np.dot(other0 - toe0, ant) * ant
-    ang = np.radians(DIRECTION_DEG.get(direction, 0.0))
-    if np.isfinite(side).all() and np.linalg.norm(side) > 1e-6:
-        side = side / np.linalg.norm(side)
-    elif ang == 0.0:
-        side = np.zeros(2)          # anterior: the side is not needed (the far toe may be hidden)
-    else:
-        return float("nan")
-    return float(np.dot(tip - toe0, np.cos(ang) * ant + np.sin(ang) * side))
+    med = lambda side, idx: np.nanmedian(fs.to_floor_cm(ctx.xy(side, "foot_index")[idx]), axis=0)
+    toe0 = med(stance, rest)
+    tip = med(other(stance), slice(max(i - 2, 0), i + 3))
+    return float(np.linalg.norm(tip - toe0))
 
 
 class Exercise(BaseExercise):
@@ -143,8 +150,8 @@ class Exercise(BaseExercise):
         m: dict = {"reach_pct_leg": clean(100 * at(along, i, 2)) if in_plane else None,
                    "reach_anterior_pct_leg": clean(100 * a), "reach_medial_pct_leg": clean(100 * medial),
                    "reach_method": "image (in-plane)" if in_plane else "floor marker only (reach leaves the image plane)"}
-        if ctx.floor_scale is not None:
-            m["reach_cm"] = clean(reach_on_floor_cm(ctx, stance, direction, rest, i))
+        if ctx.floor_scale is not None and marker_reach_supported(ctx, direction):
+            m["reach_cm"] = clean(reach_on_floor_cm(ctx, stance, rest, i))
         full = loaded_leg_metrics(ctx, stance, seg, i)
         # stance-leg angles AT maximal reach (Pinheiro 2020), plus the trial peaks
         for meas, key in (("hip_flexion", "hip_flexion_at_reach_deg"), ("knee_flexion", "knee_flexion_at_reach_deg"),
