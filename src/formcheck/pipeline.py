@@ -127,6 +127,13 @@ def analyze_video(
     if marker_size_cm and floor is None:
         movement.notes.append(f"No ArUco marker (DICT_4X4_50 id 0, {marker_size_cm:g} cm) was found in the first "
                               "second: distances use the leg length instead.")
+    elif settings.pose.model in ("lite", "full") and any(r.metrics.get("reach_scale") == "marker"
+                                                         for r in movement.reps):
+        # bench/marker_reach.py: side-view anterior trials, 1280x720, 20 cm marker
+        movement.notes.append(f"Reach in cm from the floor marker with the {settings.pose.model} pose model, whose "
+                              "toe point sits behind the tip of a touching foot: on rendered side-view trials the "
+                              "full model read 0.5-5.3 cm short, the heavy one within 2.3 cm (--model heavy, "
+                              "after python models/build.py heavy).")
 
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {

@@ -149,7 +149,7 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
         f, u, summary = sebt_clip(th, reps, leg_length_cm)
         clip_flags += f
         unsupported += u
-        view = "an unknown" if ctx.view.view == "unknown" else "a " + ctx.view.view
+        view = ("an " if ctx.view.view[0] in "aeiou" else "a ") + ctx.view.view
         if reps and not reach_in_image_plane(ctx):
             unsupported.append(UnsupportedMeasure(
                 measure="reach_pct_leg",
