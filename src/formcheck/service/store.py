@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
 
-from formcheck.errors import FormcheckError
+from formcheck.service.errors import ApiError
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
@@ -64,7 +64,7 @@ PROGRESS_TIMEOUT_S = 0.5
 WORKER_TIMEOUT_S = 120.0
 
 
-class DatabaseBusyError(FormcheckError):
+class DatabaseBusyError(ApiError):
     code = "database_busy"
     http_status = 503
     headers = {"Retry-After": "5"}
