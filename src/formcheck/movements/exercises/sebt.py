@@ -57,11 +57,11 @@ def marker_reach_supported(ctx: MovementContext, direction: str) -> bool:
 
     The marker's homography maps image points to the floor, so a toe point's error in image y
     becomes depth on the floor: about 1 cm per pixel 3 m from a camera 1.6 m high, and
-    MediaPipe's toe point is 5-13 px off on a loaded or touching foot (1280x720 renders).
-    Only a reach along the image plane keeps that out: an anterior reach filmed from the side.
-    Rendered trials through the pose model: side anterior within ~2 cm; front and 45 deg
-    anterior 8-11 cm short; posterior reaches from the side (half of them depth) 6-9 cm off
-    (bench/marker_reach.py)."""
+    MediaPipe's toe point is up to 13 px off in y on rendered 1280x720 trials. Only a reach
+    along the image plane keeps that out: an anterior reach filmed from the side. Rendered
+    trials through the full model (bench/marker_reach.py): side anterior 0.5-5.3 cm short (the
+    toe point sits behind the touching toe tip); front and 45 deg anterior 8-11 cm short;
+    posterior reaches from the side (half of them depth) 6-9 cm off."""
     return reach_in_image_plane(ctx) and direction == "anterior"
 
 
@@ -69,9 +69,9 @@ def reach_on_floor_cm(ctx: MovementContext, stance: str, rest: slice, i: int) ->
     """Stance toe tip at rest -> reaching toe tip at maximal reach, in cm on the floor plane of a
     printed marker (ctx.floor_scale).
 
-    The straight distance, not its projection on an estimated grid line: the protocol scores a
-    touch on the line (a trial off the line is repeated), so the distance from the grid's centre
-    (the stance toe) to the touch is the reach. MediaPipe's heel-to-toe line on the floor, the
+    The straight distance, not its projection on an estimated grid line: the protocol asks for a
+    light touch on the line, so the distance from the grid's centre (the stance toe) to the
+    touch is the reach. MediaPipe's heel-to-toe line on the floor, the
     only estimate of the line's direction, is 7-13 deg off in rendered side views, which cost
     1-3 cm at 53 cm."""
     fs = ctx.floor_scale
@@ -144,12 +144,13 @@ class Exercise(BaseExercise):
         along = reach_along_line(ctx, stance, direction, rest)
         # Only a side view holds the reach in the image plane; from the front or at an angle
         # the reach runs toward the camera, and MediaPipe's depth loses a third of it (synthetic
-        # lab: front -33 %, oblique -22 % of leg length). There the reach is a floor-marker
-        # measurement or nothing; `along` still times the trial (validity checks below).
+        # lab: front -33 %, oblique -22 % of leg length), and a floor marker does not help
+        # (`marker_reach_supported`): no reach there; `along` still times the trial (validity
+        # checks below).
         in_plane = reach_in_image_plane(ctx)
         m: dict = {"reach_pct_leg": clean(100 * at(along, i, 2)) if in_plane else None,
                    "reach_anterior_pct_leg": clean(100 * a), "reach_medial_pct_leg": clean(100 * medial),
-                   "reach_method": "image (in-plane)" if in_plane else "floor marker only (reach leaves the image plane)"}
+                   "reach_method": "image (in-plane)" if in_plane else "none (the reach leaves the image plane)"}
         if ctx.floor_scale is not None and marker_reach_supported(ctx, direction):
             m["reach_cm"] = clean(reach_on_floor_cm(ctx, stance, rest, i))
         full = loaded_leg_metrics(ctx, stance, seg, i)
