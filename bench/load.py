@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
+import httpx2
 import numpy as np
 
 from formcheck.clips import short_clip
@@ -80,9 +80,9 @@ def start_server(data_dir: Path, port: int, workers: int, max_queued: int) -> su
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 return process
-        except httpx.HTTPError:
+        except httpx2.HTTPError:
             pass
         time.sleep(0.2)
     process.kill()
@@ -97,12 +97,12 @@ def run_load(url: str, clip: Path, uploads: int, timeout_s: float, health_interv
     body = clip.read_bytes()
 
     def poll_health() -> None:
-        with httpx.Client(timeout=5) as client:
+        with httpx2.Client(timeout=5) as client:
             while not stop.is_set():
                 start = time.perf_counter()
                 try:
                     ok = client.get(f"{url}/healthz").status_code == 200
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     ok = False
                 elapsed = (time.perf_counter() - start) * 1000
                 with lock:
@@ -114,8 +114,8 @@ def run_load(url: str, clip: Path, uploads: int, timeout_s: float, health_interv
 
     def upload(i: int) -> None:
         try:
-            response = httpx.post(f"{url}{API}", files={"file": (f"clip{i}.mp4", body, "video/mp4")}, timeout=120)
-        except httpx.HTTPError as exc:
+            response = httpx2.post(f"{url}{API}", files={"file": (f"clip{i}.mp4", body, "video/mp4")}, timeout=120)
+        except httpx2.HTTPError as exc:
             with lock:
                 result.other.append(f"upload {i}: {exc!r}")
             return
@@ -136,7 +136,7 @@ def run_load(url: str, clip: Path, uploads: int, timeout_s: float, health_interv
 
     pending = set(result.accepted)
     deadline = t0 + timeout_s
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         while pending and time.monotonic() < deadline:
             for job_id in list(pending):
                 job = client.get(f"{url}{API}/{job_id}").json()

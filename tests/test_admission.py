@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi")
-httpx = pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
 

@@ -4,12 +4,10 @@ id answers 404), API keys, session cookies, expiring share links. No pose analys
 from __future__ import annotations
 
 import sqlite3
-import warnings
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-warnings.filterwarnings("ignore", message=".*httpx.*")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from clinic_support import API, PASSWORD, athlete_with_screening, clinic_app, register  # noqa: E402

@@ -4,13 +4,11 @@ detectable change (MDC, thresholds.toml with its source); the data endpoint and 
 from __future__ import annotations
 
 import io
-import warnings
 from datetime import date
 
 import numpy as np
 import pytest
 
-warnings.filterwarnings("ignore", message=".*httpx.*")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from clinic_support import API, athlete_with_screening, clinic_app, register  # noqa: E402

@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
-warnings.filterwarnings("ignore", message=".*httpx.*")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from clinic_support import API, athlete_with_screening, clinic_app, register  # noqa: E402

@@ -229,10 +229,10 @@ def _status(url: str, path: str) -> int:
 
 
 def _upload(url: str, path: Path) -> str:
-    import httpx
+    import httpx2
 
     with open(path, "rb") as fh:
-        response = httpx.post(url + API, files={"file": (path.name, fh, "video/mp4")}, timeout=60)
+        response = httpx2.post(url + API, files={"file": (path.name, fh, "video/mp4")}, timeout=60)
     assert response.status_code == 202, response.text
     return response.json()["id"]
 

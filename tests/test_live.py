@@ -11,7 +11,6 @@ import json
 import struct
 import threading
 import time
-import warnings
 
 import av
 import cv2
@@ -27,7 +26,6 @@ from formcheck.movements.segment import SegmentParams
 from formcheck.movements.thresholds import load_thresholds
 from formcheck.series import PoseSeries
 
-warnings.filterwarnings("ignore", message=".*httpx.*")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from formcheck.service import ServiceSettings, create_app  # noqa: E402

@@ -10,14 +10,12 @@ import asyncio
 import threading
 import time
 import uuid
-import warnings
 from pathlib import Path
 
 import pytest
 
 from media_factory import write_video
 
-warnings.filterwarnings("ignore", message=".*httpx.*")
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 

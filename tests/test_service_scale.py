@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,7 +15,6 @@ import pytest
 
 from media_factory import write_video
 
-warnings.filterwarnings("ignore", message=".*httpx.*")
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
