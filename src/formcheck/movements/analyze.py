@@ -57,6 +57,27 @@ def analyze_movement(pose: PoseSeries, angles: AngleSeries, exercise: str = "aut
         return _analyze(pose, angles, exercise, thresholds, leg_length_cm, floor_scale)
 
 
+# Single-leg work filmed from the side: the working leg should be the one nearer the camera.
+WORKING_LEG = {"sebt": ("stance", "trials"), "single_leg_squat": ("standing", "reps"),
+               "step_up": ("stepping", "reps")}
+
+
+def far_leg_note(ctx: MovementContext, family: str, reps: list[Rep]) -> str | None:
+    """Say so when the working leg was the far one: the near leg hides it (rendered side views:
+    its knee visibility 0.4-0.7 against 0.9-1.0 near), and in the mSEBT its foot vanishes
+    behind the reaching foot at rest (reach +1.9/+3.3 cm against -0.5 to -1.2 cm near)."""
+    if family not in WORKING_LEG or ctx.near_side is None:
+        return None
+    far = [r for r in reps if r.side in ("left", "right") and r.side != ctx.near_side]
+    if not far:
+        return None
+    role, unit = WORKING_LEG[family]
+    what = "its angles and the reach's starting point are" if family == "sebt" else "its angles are"
+    return (f"The {role} leg ({far[0].side}) was the one farther from the camera in {len(far)} of {len(reps)} "
+            f"{unit}: the nearer leg hides it, so {what} less certain. Film with the {role} leg nearest "
+            "the camera (turn around for the other leg).")
+
+
 def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: Thresholds | None,
              leg_length_cm: dict[str, float] | None, floor_scale: FloorScale | None = None) -> MovementReport:
     """Recognise (or take) the exercise, split it into reps, measure each rep and flag compensations.
@@ -175,6 +196,9 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
     if ctx.view.view == "oblique":
         notes.append("The camera is at an angle to the body: sagittal angles are 3D estimates and "
                      "frontal-plane measures (valgus, pelvic drop) are not reported.")
+    far_leg = far_leg_note(ctx, family, reps)
+    if far_leg:
+        notes.append(far_leg)
     partial = [r for r in reps if not r.complete]
     if partial:
         notes.append(f"{len(partial)} partial rep(s) (depth below {th['partial_rep'].value:g} % of the "

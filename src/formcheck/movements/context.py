@@ -19,6 +19,8 @@ from formcheck.series import AngleSeries, PoseSeries
 SAGITTAL_MEASURES = ("hip_flexion", "knee_flexion", "ankle_dorsiflexion", "trunk_lean", "heel_lift")
 FRONTAL_MEASURES = ("knee_fppa", "pelvic_drop", "trunk_lateral_lean")
 
+# Depth difference of the hips (leg lengths) that tells the near leg in a side view.
+NEAR_SIDE_MIN_DEPTH = 0.1
 ADVICE = {
     "side": "place the phone at hip height, about 3 m to your side, whole body in frame from head to feet",
     "front": "place the phone at knee-to-hip height, about 3 m in front of you (or behind you), "
@@ -301,6 +303,19 @@ class MovementContext:
         fac = np.asarray(self.angles.facing, dtype=float)
         fac = fac[fac != 0]
         return float(np.sign(np.sum(fac))) if fac.size else 0.0
+
+    @cached_property
+    def near_side(self) -> str | None:
+        """The leg nearer the camera in a side view, from MediaPipe's relative depth of the hips
+        (rendered side views: 210-230 px apart, about 0.9 leg lengths); None in other views or
+        when the hips are about level in depth (the subject turned during the clip)."""
+        if self.view.view != "sagittal":
+            return None
+        hip = {s: self.pose.image_z[:, SIDE_LANDMARKS[s]["hip"]] for s in SIDES}
+        dz = nanpct(hip["left"] - hip["right"], 50)
+        if not np.isfinite(dz) or abs(dz) < NEAR_SIDE_MIN_DEPTH * self.leg_length_px["ref"]:
+            return None
+        return "right" if dz > 0 else "left"          # smaller z = nearer the camera
 
     def foot_point_xy(self, side: str) -> np.ndarray:
         return self._memo(("fpxy", side), lambda: self._foot_point(side, self.xy))
