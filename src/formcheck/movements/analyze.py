@@ -64,8 +64,9 @@ WORKING_LEG = {"sebt": ("stance", "trials"), "single_leg_squat": ("standing", "r
 
 def far_leg_note(ctx: MovementContext, family: str, reps: list[Rep]) -> str | None:
     """Say so when the working leg was the far one: the near leg hides it (rendered side views:
-    its knee visibility 0.4-0.7 against 0.9-1.0 near), and in the mSEBT its foot vanishes
-    behind the reaching foot at rest (reach +1.9/+3.3 cm against -0.5 to -1.2 cm near)."""
+    its knee visibility 0.4-0.7 against 0.9-1.0 near), and in the mSEBT its toe vanishes behind
+    the reaching foot while the feet are together (rendered: no toe point in most rest frames),
+    where the reach's starting point is read."""
     if family not in WORKING_LEG or ctx.near_side is None:
         return None
     far = [r for r in reps if r.side in ("left", "right") and r.side != ctx.near_side]
