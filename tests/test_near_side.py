@@ -47,7 +47,9 @@ def test_far_stance_leg_is_noted_in_the_msebt_and_a_near_one_is_not():
         pose, angles = mf.sebt(trials=[("left", "anterior")], yaw=yaw, reach=0.6)
         report = _report(pose, angles, "sebt_anterior")
         assert report.reps[0].side == "left"
-        notes[MovementContext(pose, angles).near_side] = _far_notes(report)
+        near = MovementContext(pose, angles).near_side
+        assert report.near_side == near            # in the analysis JSON for the clinic
+        notes[near] = _far_notes(report)
     assert notes["left"] == []
     assert len(notes["right"]) == 1
     assert "stance leg (left)" in notes["right"][0] and "reach's starting point" in notes["right"][0]

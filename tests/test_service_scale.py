@@ -200,9 +200,9 @@ def test_clinic_clip_job_gets_the_athletes_legs_and_the_form_marker(idle, clip):
 
     # Scoring says which scale was used; a marker that was not found, or found but not usable
     # for this reach, is noted with the analysis' reason.
-    def analysis(marker=None, unsupported=(), **metrics):
+    def analysis(marker=None, unsupported=(), near_side="left", **metrics):
         rep = SimpleNamespace(side="left", index=1, complete=True, metrics={"reach_pct_leg": 70.0, **metrics})
-        return SimpleNamespace(movement=SimpleNamespace(reps=[rep], scale={"marker": marker},
+        return SimpleNamespace(movement=SimpleNamespace(reps=[rep], scale={"marker": marker}, near_side=near_side,
                                                         unsupported_measures=list(unsupported)))
 
     trials, notes = clinic.trials(row, analysis(reach_cm=63.0, reach_scale="leg_length"), job)
@@ -219,5 +219,10 @@ def test_clinic_clip_job_gets_the_athletes_legs_and_the_form_marker(idle, clip):
 
     trials, notes = clinic.trials(row, analysis(reach_cm=60.0, reach_scale="marker"), job)
     assert trials[0].cm_source == "marker" and trials[0].reach_cm == 60.0 and notes == []
+    # the stance leg (left) filmed as the far one is noted; front views (no near side) are not
+    _, notes = clinic.trials(row, analysis(near_side="right", reach_cm=60.0, reach_scale="marker"), job)
+    assert [n for n in notes if "left (stance) leg was the one farther from the camera" in n]
+    _, notes = clinic.trials(row, analysis(near_side=None, reach_cm=60.0, reach_scale="marker"), job)
+    assert notes == []
     score = score_sebt(trials, {"left": 90.0, "right": 91.0})
     assert score.scales == ["marker"] and "floor marker" in score.scale_note

@@ -302,6 +302,10 @@ class ClinicService:
         if not reps and analysis.movement.reps:
             notes.append(f"Test {row['id']}: no trial with the {row['leg']} leg standing was found in the clip "
                          "(check which leg stood); its reaches were not scored.")
+        if reps and analysis.movement.near_side not in (None, row["leg"]):
+            notes.append(f"Test {row['id']}: the {row['leg']} (stance) leg was the one farther from the camera, "
+                         "hidden by the reaching leg: its angles and the reach's starting point are less certain. "
+                         "Film each leg's tests with the stance leg nearest the camera.")
         if reps and job is not None and job.marker_size_cm and not any(_marker_cm(r.metrics) is not None for r in reps):
             if not analysis.movement.scale.get("marker"):
                 notes.append(f"Test {row['id']}: the {job.marker_size_cm:g} cm floor marker was not found in the "

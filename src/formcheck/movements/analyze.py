@@ -221,7 +221,7 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
         exercise=name, exercise_label=ex.spec.label, exercise_confidence=round(float(conf), 2),
         exercise_source=source, recognition_scores=rec.scores if rec else {},
         view=ctx.view.view, view_confidence=ctx.view.confidence, view_details=ctx.view.details,
-        rep_count=len(complete), partial_rep_count=len(partial), reps=reps, flags=clip_flags,
+        near_side=ctx.near_side, rep_count=len(complete), partial_rep_count=len(partial), reps=reps, flags=clip_flags,
         asymmetry=asym_rows, summary=summary, unsupported_measures=unsupported, notes=notes, scale=scale,
         thresholds_overridden=list(th.overridden))
     return fill_feedback(report)

@@ -72,6 +72,7 @@ class MovementReport(BaseModel):
     view: View = "unknown"
     view_confidence: float = 0.0
     view_details: dict[str, float] = Field(default_factory=dict)
+    near_side: Literal["left", "right"] | None = None   # side view: the leg nearer the camera
     rep_count: int = 0             # complete reps/trials
     partial_rep_count: int = 0
     reps: list[Rep] = Field(default_factory=list)
