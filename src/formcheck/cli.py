@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
 from formcheck import __version__
 from formcheck.errors import FormcheckError
+from formcheck.movements import exercises
+from formcheck.pose.quiet import NATIVE_LOGS_ENV
 
 EXIT_USER_ERROR = 2
 
@@ -26,6 +29,11 @@ def _parse_leg_length(values: list[str] | None) -> dict[str, float] | None:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    exercise = exercises.resolve(args.exercise)   # a typo fails now, not after the pose pass
+    from formcheck.pipeline import parse_subject
+
+    subject = parse_subject(args.subject)
+
     from tqdm import tqdm
 
     from formcheck.config import Settings
@@ -51,9 +59,10 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             args.video,
             out_dir,
             settings,
-            exercise=args.exercise,
+            exercise=exercise,
             leg_length_cm=_parse_leg_length(args.leg_length),
             marker_size_cm=args.marker_size_cm,
+            subject=subject,
             progress=progress,
         )
     finally:
@@ -65,8 +74,6 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print(f"Note: {analysis.subject.reason}")
     movement = analysis.movement
     if movement:
-        print(f"Exercise: {movement.exercise_label or movement.exercise} ({movement.exercise_source}), "
-              f"view: {movement.view}, reps: {movement.rep_count}")
         print(render_table(movement))
         for line in getattr(movement.feedback, args.audience):
             print(f"- {line}")
@@ -81,14 +88,20 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="formcheck", description="Computer-vision form checks for runners.")
     parser.add_argument("--version", action="version", version=f"formcheck {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details, MediaPipe's native logs too")
     sub = parser.add_subparsers(dest="command", required=True)
 
     analyze = sub.add_parser("analyze", help="analyse a video: angles, reps, flags, annotated video, plots")
     analyze.add_argument("video", help="video file (MP4, MOV, WebM...)")
     analyze.add_argument("--out", type=Path, help="output folder (default: formcheck-out/VIDEO_NAME)")
     analyze.add_argument("--model", default="full", help="lite, full, heavy, or a path to a .task bundle")
-    analyze.add_argument("--exercise", default="auto", help="auto (default) or an exercise name")
+    analyze.add_argument("--exercise", default="auto", metavar="NAME",
+                         help="auto (default: recognised from the movement) or one of: "
+                              + ", ".join(exercises.names()[1:]))
+    analyze.add_argument("--subject", default="auto", metavar="WHO",
+                         help="who to analyse when several people are in frame: auto (default: the person doing "
+                              "the exercise, whole body in view), largest, most-moving, or X,Y@T: the person at "
+                              "that point, as fractions of the frame's width and height, at T seconds (0.7,0.5@2)")
     analyze.add_argument("--leg-length", nargs="+", metavar="SIDE=CM", help="leg length in cm (ASIS to medial malleolus)")
     analyze.add_argument("--marker-size-cm", type=float, metavar="CM",
                          help="side of a printed ArUco marker (DICT_4X4_50 id 0) lying on the floor: mSEBT reach in cm from it")
@@ -116,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.verbose:   # read by pose/quiet.py, here and in the pose worker processes
+        os.environ[NATIVE_LOGS_ENV] = "1"
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     try:
         return args.func(args)

@@ -39,6 +39,18 @@ class NoPersonError(FormcheckError):
     code = "no_person"
 
 
+class SubjectNotFoundError(FormcheckError):
+    """The user pointed at a place in the frame where nobody was found."""
+
+    code = "subject_not_found"
+
+
+class UnknownExerciseError(FormcheckError, ValueError):
+    """Also a ValueError: what analyze_movement raised for an unknown name before."""
+
+    code = "unknown_exercise"
+
+
 class ModelNotFoundError(FormcheckError):
     code = "model_not_found"
     http_status = 500

@@ -7,6 +7,7 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
+from formcheck.errors import UnknownExerciseError
 from formcheck.movements.exercises.base import BaseExercise, ExerciseSpec
 
 REGISTRY_PATH = Path(__file__).resolve().parent.parent / "exercises.toml"
@@ -36,6 +37,28 @@ def families() -> dict[str, list[str]]:
     return out
 
 
+def names() -> list[str]:
+    """Every name an exercise may be asked for by: auto, the registry's names, then the aliases."""
+    specs, alias_map = _load()
+    return ["auto", *sorted(specs), *sorted(alias_map)]
+
+
+def resolve(name: str | None) -> str:
+    """The one reading of a user's exercise name (CLI, service, analysis): "auto", a registry
+    name or an alias, in any case and with "-" or " " for "_"; UnknownExerciseError lists the
+    names, so a typo fails before any video is read."""
+    raw = (name or "auto").strip().lower()
+    key = raw.replace("-", "_").replace(" ", "_")
+    specs, alias_map = _load()
+    for candidate in (key, raw):            # normalised first, then as typed (an alias spelt with "-")
+        if candidate == "auto" or candidate in specs or candidate in alias_map:
+            return candidate
+    raise UnknownExerciseError(
+        f"Unknown exercise {name[:40]!r}. Known: {', '.join(names())}.",
+        "Use auto to recognise it from the movement, or one of the names above "
+        "(an alias such as lunge picks the variant from the clip).")
+
+
 def create(name: str) -> BaseExercise:
     specs = _load()[0]
     if name not in specs:
@@ -45,4 +68,4 @@ def create(name: str) -> BaseExercise:
     return mod.Exercise(spec)
 
 
-__all__ = ["registry", "aliases", "families", "create", "ExerciseSpec", "BaseExercise"]
+__all__ = ["registry", "aliases", "families", "names", "resolve", "create", "ExerciseSpec", "BaseExercise"]
