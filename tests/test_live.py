@@ -205,16 +205,19 @@ def test_live_core_angles_arrive_every_frame(squat_updates):
 @pytest.mark.samples
 @pytest.mark.slow
 def test_live_cues_come_from_the_thresholds_file(squat_updates):
-    """The squat clip's marked forward lean is flagged live as offline, with the reviewed cues."""
+    """Live flags carry the reviewed cues of thresholds.toml. As offline, the squat clip is not flagged:
+    the trunk leans as far as the shins, and the toes below the frame edge give no ankle value; the
+    set-up check passes, so its reps may be praised."""
     cues = {e.cue for e in load_thresholds().entries.values()}
     reps = [u.new_rep for u in squat_updates if u.new_rep]
     codes = {f["code"] for r in reps for f in r["flags"]}
-    assert any(c.startswith("trunk") for c in codes), codes
+    assert not any(c.startswith("trunk") or c == "ankle_dorsiflexion_limited" for c in codes), codes
     for r in reps:
         for f in r["flags"]:
             assert f["cue"] in cues and f["source"] and f["unit"]
     final_cues = squat_updates[-1].cues
-    assert final_cues and all(any(c in line for c in cues) for line in final_cues)
+    assert squat_updates[-1].setup.ok
+    assert final_cues and all(any(c in line for c in cues) or line.endswith("looks good.") for line in final_cues)
 
 
 @pytest.mark.samples

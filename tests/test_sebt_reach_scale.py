@@ -74,9 +74,11 @@ def test_heel_lift_ignores_a_toe_point_sliding_down():
     seg = Segment(start=mid - 10, peak=mid, plateau_start=mid - 2, plateau_end=mid + 2, end=mid + 10,
                   peak_value=1.0, excursion=1.0)
     assert abs(heel_rise(_ctx(moved, angles), "left", seg)) < 2.0
-    # a real heel lift (heel up 4 % of leg, toe down) still reads as one
+    # a real heel lift (heel up 4 % of leg, the ankle with it on its shorter lever, toe down) still
+    # reads as one
     xy2 = xy.copy()
     xy2[:, SIDE_LANDMARKS["left"]["heel"], 1] -= 0.8 * bump
+    xy2[:, SIDE_LANDMARKS["left"]["ankle"], 1] -= 0.5 * bump
     lifted = PoseSeries(time_s=pose.time_s, image_xy=xy2, image_z=pose.image_z, world_xyz=pose.world_xyz,
                         visibility=pose.visibility, presence=pose.presence, width=pose.width, height=pose.height)
     assert heel_rise(_ctx(lifted, angles), "left", seg) > 8.0

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from formcheck.movements.report import MovementReport
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class InputInfo(BaseModel):
@@ -37,6 +37,8 @@ class SubjectInfo(BaseModel):
     people_seen: int
     frames_with_others: int
     reason: str = Field(description="Which person was analysed and why.")
+    method: str = Field("auto", description="How the subject was chosen: auto (the person doing the exercise), "
+                        "largest, most-moving, or the person at a point X,Y@T (fractions of the frame, seconds).")
 
 
 class QualityInfo(BaseModel):
@@ -53,6 +55,9 @@ class AngleSummary(BaseModel):
     name: str
     unit: str = "deg"
     valid_fraction: float
+    frames_withheld: int = Field(0, description="Frames whose value the picture did not support: a landmark it "
+                                 "needs at the frame's edge, or for the FPPA a thigh pointing toward the camera "
+                                 "(kinematics.support).")
     min: float | None
     median: float | None
     max: float | None
@@ -68,6 +73,10 @@ class Analysis(BaseModel):
     subject: SubjectInfo
     quality: QualityInfo
     angles: list[AngleSummary] = Field(description="Per-column summary; the full series is angles.csv.")
+    withheld_measures: dict[str, str] = Field(
+        default_factory=dict, description="Angle columns the clip does not support, left empty in angles.csv and "
+        "out of the plots, the annotated video and the summaries, with the reason (the camera view, or the "
+        "picture in every frame: landmarks at its edge, for the FPPA a thigh pointing toward the camera).")
     movement: MovementReport | None = Field(
         None, description="Movement analysis (exercise, reps, metrics, flags, feedback); see docs/movements.md."
     )

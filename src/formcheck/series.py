@@ -20,6 +20,7 @@ class SubjectChoice:
     people_seen: int = 1
     frames_with_others: int = 0
     reason: str = "only one person in frame"
+    method: str = "auto"  # how the subject was chosen: auto, largest, most-moving or a point X,Y@T
 
 
 @dataclass
@@ -100,12 +101,15 @@ class AngleSeries:
     `{side}_{joint}_{measure}_3d_deg` from world landmarks; NaN marks a gap.
     `facing` (T,) is +1 when the subject faces image-right, -1 image-left, 0 unknown.
     `swapped_frames` lists frames whose leg labels were corrected (see kinematics.swaps).
+    `withheld` maps a column blanked as unsupported (view, frame edge) to the reason, so outputs
+    can say why a column is empty (kinematics.support).
     """
 
     time_s: np.ndarray
     angles: dict[str, np.ndarray]
     facing: np.ndarray
     swapped_frames: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    withheld: dict[str, str] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> np.ndarray:
         return self.angles[name]

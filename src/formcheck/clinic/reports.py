@@ -50,7 +50,14 @@ from formcheck.clinic.scoring import DIRECTIONS, LEGS, ScoredTrial
 from formcheck.config import Settings
 from formcheck.kinematics import compute_kinematics
 from formcheck.movements.thresholds import ThresholdEntry, load_thresholds
-from formcheck.outputs import draw_joint_angles, draw_legend, draw_skeleton, plot_angles, read_angles_csv
+from formcheck.outputs import (
+    VIDEO_ANGLE_LABELS,
+    draw_joint_angles,
+    draw_legend,
+    draw_skeleton,
+    plot_angles,
+    read_angles_csv,
+)
 from formcheck.pose.landmarker import load_series
 from formcheck.sources import iter_frames, probe
 
@@ -234,6 +241,7 @@ def _draw_from_landmarks(test: ReportTest, frames: list[np.ndarray | None], time
     settings = Settings.model_validate(test.analysis.get("settings") or {})
     clean, _ = compute_kinematics(load_series(folder / "landmarks.npz"), settings.kinematics)
     angles = read_angles_csv(folder / "angles.csv")
+    angles.withheld = dict(test.analysis.get("withheld_measures") or {})
     for image, t in zip(frames, times):
         if image is None:
             continue
@@ -242,7 +250,8 @@ def _draw_from_landmarks(test: ReportTest, frames: list[np.ndarray | None], time
         h, w = image.shape[:2]
         xy = clean.image_xy[i] * (w / clean.width, h / clean.height)
         draw_skeleton(image, xy, ~np.isnan(xy[:, 0]), legend=False)
-        draw_joint_angles(image, xy, {n: float(v[j]) for n, v in angles.angles.items()})
+        draw_joint_angles(image, xy, {n: float(v[j]) for n, v in angles.angles.items()},
+                          labels=VIDEO_ANGLE_LABELS, withheld=angles.withheld)
         draw_legend(image)
 
 
@@ -294,7 +303,9 @@ def angle_plot_png(test: ReportTest) -> tuple[bytes, str] | None:
         return None
     spans = [(r["start_s"], r["end_s"], f"{r['index']}{r['side'][0].upper()}") for r in _movement(test).get("reps", [])]
     with tempfile.TemporaryDirectory() as tmp:
-        plot_angles(read_angles_csv(folder / "angles.csv"), tmp, spans)
+        angles = read_angles_csv(folder / "angles.csv")
+        angles.withheld = dict(test.analysis.get("withheld_measures") or {})
+        plot_angles(angles, tmp, spans)
         return (Path(tmp) / f"{plane}.png").read_bytes(), plane
 
 
@@ -441,7 +452,8 @@ def _key_frames(report: ScreeningReport) -> list[Block]:
                                       f"{_test_label(test)}: {kf.label} (t = {kf.time_s:.2f} s)", width_frac=0.6))
     if not blocks:
         return []
-    return [Heading("Key frames"), Para("Skeleton and joint angles as measured (H hip, K knee, A ankle; "
+    return [Heading("Key frames"), Para("Skeleton and joint angles as measured (H hip, K knee, A ankle, FPPA knee "
+                                        "valgus angle; 3D marks a depth estimate; "
                                         "blue = person's left, orange = person's right).", muted=True)] + blocks
 
 

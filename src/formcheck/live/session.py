@@ -26,6 +26,7 @@ import numpy as np
 from mediapipe.tasks.python.vision import RunningMode
 
 from formcheck.config import LiveSettings, Settings
+from formcheck.errors import UnknownExerciseError
 from formcheck.kinematics import angles_from_clean
 from formcheck.kinematics.angles import FACING_WINDOW_S, angles_2d, angles_3d, facing_votes
 from formcheck.kinematics.filters import OneEuroFilter
@@ -40,7 +41,7 @@ from formcheck.movements.feedback import rep_feedback
 from formcheck.movements.recognize import FAMILY_DEFAULT
 from formcheck.movements.report import Rep
 from formcheck.movements.rules import rep_flags
-from formcheck.movements.segment import Segment, SegmentParams
+from formcheck.movements.segment import SHALLOW, Segment, SegmentParams
 from formcheck.movements.thresholds import Thresholds, load_thresholds
 from formcheck.pose.landmarker import create_landmarker, detections_from_result
 from formcheck.pose.tracking import Detection
@@ -75,7 +76,10 @@ def resolve_exercise(name: str | None) -> str:
     """A registry name for a live-countable exercise; ValueError says which names work."""
     if name is not None and not isinstance(name, str):
         raise ValueError(f"exercise must be a name, not {type(name).__name__}")
-    key = (name or DEFAULT_EXERCISE).strip().lower().replace("-", "_").replace(" ", "_")
+    try:
+        key = ex_registry.resolve(name or DEFAULT_EXERCISE)
+    except UnknownExerciseError:
+        key = None                      # refused below, with the names live mode can count
     specs, aliases = ex_registry.registry(), ex_registry.aliases()
     if key in aliases:
         key = FAMILY_DEFAULT[aliases[key]]
@@ -167,6 +171,7 @@ class LiveAnalyzer:
         self._raw: deque[tuple] = deque()       # (t, xy, vis) unmasked, for the setup check
         self._last_t = -np.inf
         self.cues: list[str] = []
+        self._praise = False                    # self.cues is the last rep's "looks good"
         self.reps: list[Rep] = []
         self.setup = SetupCheck(False, False, "unknown", "unknown", False, [], [], 0)
         self.width = self.height = 0
@@ -205,7 +210,7 @@ class LiveAnalyzer:
                           visibility=None if detection is None else np.asarray(vis, dtype=float),
                           angles=angles, driver=driver, rep_count=self.counter.count,
                           partial_count=self.counter.partial_count, phase=self.counter.phase,
-                          setup=self.setup, cues=list(self.cues), new_rep=new_rep)
+                          setup=self.setup, cues=self._shown_cues(), new_rep=new_rep)
 
     def _frame_angles(self, t: float, xy: np.ndarray, world: np.ndarray) -> dict[str, float]:
         # Facing: majority of the last second's votes (facing_direction's rule, made causal).
@@ -240,7 +245,8 @@ class LiveAnalyzer:
     def _on_rep(self, online: OnlineRep) -> dict:
         """Measure the finished rep with the offline metrics and rules; its cues replace the last."""
         rep = Rep(index=online.index, side="both", start_s=round(online.start_s, 3),
-                  bottom_s=round(online.peak_s, 3), end_s=round(online.end_s, 3), complete=online.complete)
+                  bottom_s=round(online.peak_s, 3), end_s=round(online.end_s, 3), complete=online.complete,
+                  partial_reason=None if online.complete else SHALLOW)   # live, a partial rep is a shallow one
         pose = self.history_series()
         t = pose.time_s
         if t[0] <= online.start_s:   # the whole rep is still in the history: measure it
@@ -254,16 +260,30 @@ class LiveAnalyzer:
             rep.flags = rep_flags(self.thresholds, self.spec.family, rep, self.exercise.variant,
                                   online.excursion_pct_of_median)
             rep.feedback.runner, _ = rep_feedback(rep)
+            if not rep.flags and not self.setup.ok:   # no praise from a view or framing that fails the check
+                rep.feedback.runner = [self._unchecked(rep.index)]
         else:   # never "looks good" for a rep that was not measured
             rep.feedback.runner = [f"Rep {rep.index}: counted, but longer than the {self.live.history_s:g} s "
                                    "kept for measuring, so its form was not checked."]
         self.reps.append(rep)
         self.cues = rep.feedback.runner
+        self._praise = not rep.flags and self.setup.ok and t[0] <= online.start_s
         return {"index": rep.index, "side": rep.side, "direction": rep.direction, "complete": rep.complete,
                 "start_s": rep.start_s, "bottom_s": rep.bottom_s, "end_s": rep.end_s,
                 "peak_knee_flexion_deg": _num(online.peak_value),
                 "flags": [{"code": f.code, "value": f.value, "threshold": f.threshold, "unit": f.unit,
                            "evidence": f.evidence, "source": f.source, "cue": f.cue} for f in rep.flags]}
+
+    def _unchecked(self, index: int) -> str:
+        fix = self.setup.messages[0] if self.setup.messages else "Fix the camera set-up."
+        return f"Rep {index}: counted, but its form is not checked while the camera set-up is off. {fix}"
+
+    def _shown_cues(self) -> list[str]:
+        """The last rep's cues, but never its "looks good" while the set-up check fails: the page
+        would praise form it says it cannot see."""
+        if self._praise and not self.setup.ok:
+            return [self._unchecked(self.reps[-1].index)]
+        return list(self.cues)
 
     def _segment(self, t: np.ndarray, online: OnlineRep) -> Segment:
         driver = np.array([r[6] for r in self._history])

@@ -11,13 +11,12 @@ from functools import cached_property
 
 import numpy as np
 
+from formcheck.kinematics import support
+from formcheck.kinematics.angles import signed_angle_2d
 from formcheck.kinematics.scale import FloorScale
 from formcheck.landmarks import SIDE_LANDMARKS, SIDES, NOSE, LEFT_EAR, RIGHT_EAR
 from formcheck.movements.signals import fill_gaps, nanpct, smooth
 from formcheck.series import AngleSeries, PoseSeries
-
-SAGITTAL_MEASURES = ("hip_flexion", "knee_flexion", "ankle_dorsiflexion", "trunk_lean", "heel_lift")
-FRONTAL_MEASURES = ("knee_fppa", "pelvic_drop", "trunk_lateral_lean")
 
 # Depth difference of the hips (leg lengths) that tells the near leg in a side view.
 NEAR_SIDE_MIN_DEPTH = 0.1
@@ -139,23 +138,18 @@ class MovementContext:
         return col if np.isfinite(col).any() else None
 
     def measure_source(self, measure: str) -> str | None:
-        """'2d', '3d' or None (the view cannot support it)."""
-        v = self.view.view
-        if measure in FRONTAL_MEASURES:
-            return "2d" if v == "frontal" else None
-        if measure in SAGITTAL_MEASURES:
-            if v == "sagittal":
-                return "2d"
-            if measure in ("heel_lift", "ankle_dorsiflexion"):
-                # foot pitch needs the foot in the image plane; MediaPipe's 3D foot is no
-                # substitute (3D dorsiflexion at 45 deg on rendered clips: bias -18 to -35 deg)
-                return None
-            if measure == "knee_flexion" and v in ("frontal", "oblique"):
-                return "3d"
-            if v == "oblique":
-                return "3d"
-            return None
-        return None
+        """'2d', '3d' or None (the view cannot support it): `kinematics.support`'s rule."""
+        return support.measure_source(self.view.view, measure)
+
+    @cached_property
+    def landmark_ok(self) -> np.ndarray:
+        """(T, 33) bool: seen and inside the picture (`kinematics.support`, as every output)."""
+        return support.landmark_support(self.pose)
+
+    def supported(self, measure: str, side: str | None) -> np.ndarray:
+        """(T,) bool: frames whose picture supports `measure` of `side` (`kinematics.support`)."""
+        return self._memo(("supported", measure, side),
+                          lambda: support.frames_supported(self.pose, measure, side, self.landmark_ok))
 
     def angle(self, measure: str, side: str | None = None, *, allow_any: bool = False) -> np.ndarray:
         """Gap-filled angle column for a measure, from the source the view supports.
@@ -174,8 +168,26 @@ class MovementContext:
         for name in names:
             col = self._col(name)
             if col is not None:
-                return fill_gaps(self.t, col, self.max_gap_s)
+                filled = fill_gaps(self.t, col, self.max_gap_s)
+                # a reported number never comes from, nor is bridged across, a frame the picture
+                # does not support (a landmark at its edge); segmentation may bridge them
+                return filled if allow_any else np.where(self.supported(measure, side), filled, np.nan)
         return np.full(len(self.t), np.nan)
+
+    def shank_inclination(self, side: str) -> np.ndarray:
+        """(T,) forward tilt of the shank from vertical in the image (side view; + knee ahead of the
+        ankle): with the foot flat this is the ankle's dorsiflexion, without the foot landmarks."""
+        return self._memo(("shank", side), lambda: self._shank(side))
+
+    def _shank(self, side: str) -> np.ndarray:
+        if self.measure_source("shank_inclination") is None:
+            return np.full(len(self.t), np.nan)
+        fac = np.asarray(self.angles.facing, dtype=float)
+        shank_up = self.xy(side, "knee") - self.xy(side, "ankle")
+        up = np.broadcast_to(np.array([0.0, -1.0]), shank_up.shape)
+        incl = np.where(fac != 0, fac * signed_angle_2d(up, shank_up), np.nan)
+        filled = fill_gaps(self.t, incl, self.max_gap_s)
+        return np.where(self.supported("shank_inclination", side), filled, np.nan)
 
     # ----- landmarks ----------------------------------------------------------------------
     def xy(self, side: str, joint: str) -> np.ndarray:

@@ -8,10 +8,12 @@ from formcheck.outputs.annotate import (
     JOINT_ANGLE_LABELS,
     SIDE_COLORS_BGR,
     SIDE_COLORS_HEX,
+    VIDEO_ANGLE_LABELS,
     draw_header,
     draw_joint_angles,
     draw_legend,
     draw_skeleton,
+    joint_label_texts,
 )
 from formcheck.outputs.plots import FRONTAL_PANELS, SAGITTAL_PANELS, RepSpan, plot_angles
 from formcheck.outputs.mot import OPENSIM_COORDINATES, MotTable, mot_text, read_mot, write_mot
@@ -27,6 +29,7 @@ __all__ = [
     "SAGITTAL_PANELS",
     "SIDE_COLORS_BGR",
     "SIDE_COLORS_HEX",
+    "VIDEO_ANGLE_LABELS",
     "RepSpan",
     "VideoSink",
     "draw_header",
@@ -34,6 +37,7 @@ __all__ = [
     "draw_legend",
     "draw_skeleton",
     "is_faststart",
+    "joint_label_texts",
     "mot_text",
     "ordered_columns",
     "plot_angles",

@@ -13,24 +13,29 @@ Left/right are the *person's* sides (MediaPipe's labels); the colours are shared
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from formcheck.landmarks import LEFT_RIGHT_PAIRS, NUM_LANDMARKS, SIDE_LANDMARKS, SKELETON_EDGES
+from formcheck.landmarks import LEFT_RIGHT_PAIRS, NUM_LANDMARKS, SIDE_LANDMARKS, SIDES, SKELETON_EDGES
 
 # Blue / orange: distinguishable with the common colour-vision deficiencies, and readable
 # both on white (plots) and on the dark label boxes of the video.
 SIDE_COLORS_HEX: dict[str, str] = {"left": "#1E90FF", "right": "#FF8C00"}
 MIDLINE_COLOR_HEX = "#E6E6E6"  # edges joining the two sides (shoulders, hips)
 
-# Joint labels drawn by draw_joint_angles: joint -> (short label, column template).
-JOINT_ANGLE_LABELS: dict[str, tuple[str, str]] = {
-    "hip": ("H", "{side}_hip_flexion_deg"),
-    "knee": ("K", "{side}_knee_flexion_deg"),
-    "ankle": ("A", "{side}_ankle_dorsiflexion_deg"),
+# Joint labels drawn by draw_joint_angles: joint -> ((short label, 2D column template), ...).
+JOINT_ANGLE_LABELS: dict[str, tuple[tuple[str, str], ...]] = {
+    "hip": (("H", "{side}_hip_flexion_deg"),),
+    "knee": (("K", "{side}_knee_flexion_deg"),),
+    "ankle": (("A", "{side}_ankle_dorsiflexion_deg"),),
+}
+# The annotated video also writes the knee's frontal-plane projection angle, which stays blank
+# unless the view supports it (a front view).
+VIDEO_ANGLE_LABELS: dict[str, tuple[tuple[str, str], ...]] = {
+    **JOINT_ANGLE_LABELS, "knee": (("K", "{side}_knee_flexion_deg"), ("FPPA", "{side}_knee_fppa_deg")),
 }
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
@@ -246,31 +251,62 @@ def draw_legend(frame: np.ndarray) -> np.ndarray:
     return frame
 
 
+def joint_label_texts(
+    values: Mapping[str, float],
+    withheld: Collection[str] = (),
+    labels: Mapping[str, tuple[tuple[str, str], ...]] = JOINT_ANGLE_LABELS,
+) -> dict[tuple[str, str], str]:
+    """(side, joint) -> the text written beside that joint, e.g. "K 95° 3D".
+
+    Per measure the 2D column, or its 3D estimate (marked "3D") where `withheld` lists the 2D
+    one: the source the rep table uses (kinematics.support). A withheld, missing or NaN value
+    is left out, so nothing the clip does not support is written.
+    """
+    out: dict[tuple[str, str], str] = {}
+    for side in SIDES:
+        for joint, entries in labels.items():
+            parts = []
+            for short, template in entries:
+                name = template.format(side=side)
+                estimate = name in withheld
+                if estimate:
+                    name = name.removesuffix("_deg") + "_3d_deg"
+                value = values.get(name)
+                if name in withheld or value is None or not np.isfinite(value):
+                    continue
+                parts.append(f"{short} {float(value):.0f}°" + (" 3D" if estimate else ""))
+            if parts:
+                out[(side, joint)] = "  ".join(parts)
+    return out
+
+
 def draw_joint_angles(
     frame: np.ndarray,
     xy: np.ndarray,
     values: Mapping[str, float],
     visible: np.ndarray | None = None,
     *,
-    labels: Mapping[str, tuple[str, str]] = JOINT_ANGLE_LABELS,
+    labels: Mapping[str, tuple[tuple[str, str], ...]] = JOINT_ANGLE_LABELS,
+    withheld: Collection[str] = (),
 ) -> np.ndarray:
-    """Write each side's hip/knee/ankle angle beside its joint, e.g. "K 87°".
+    """Write each side's hip/knee/ankle angle beside its joint, e.g. "K 87°" (`joint_label_texts`).
 
     `values` maps angle column names (docs/angles.md) to degrees for this frame, e.g. one row
-    of an AngleSeries. NaN or missing values and unseen joints are skipped. A label goes on the
-    outer side of its joint (away from the same joint of the other leg) when the two are
-    clearly apart, as in a front view; otherwise left labels go image-left and right labels
-    image-right, so the two legs' labels never overlap in a side view.
+    of an AngleSeries; `withheld` its withheld columns. NaN or missing values and unseen joints
+    are skipped. A label goes on the outer side of its joint (away from the same joint of the
+    other leg) when the two are clearly apart, as in a front view; otherwise left labels go
+    image-left and right labels image-right, so the two legs' labels never overlap in a side view.
     """
     _check_frame(frame)
     xy = _check_xy(xy)
     ok = _usable(xy, visible)
     s = Scale.for_frame(frame)
+    texts = joint_label_texts(values, withheld, labels)
     for side, other in (("left", "right"), ("right", "left")):
         default_dir = -1 if side == "left" else 1
-        for joint, (short, template) in labels.items():
-            value = values.get(template.format(side=side))
-            if value is None or not np.isfinite(value):
+        for joint in labels:
+            text = texts.get((side, joint))
+            if text is None:
                 continue
             i = SIDE_LANDMARKS[side][joint]
             if not ok[i]:
@@ -280,7 +316,6 @@ def draw_joint_angles(
             dx = xy[i, 0] - xy[j, 0] if ok[j] else np.nan
             if np.isfinite(dx) and abs(dx) > 4 * s.radius + 2 * s.pad:
                 direction = 1 if dx > 0 else -1
-            text = f"{short} {float(value):.0f}°"
             w, h, base = _text_size(text, s)
             bw, bh = w + 2 * s.pad, h + base + 2 * s.pad
             jx, jy = int(round(xy[i, 0])), int(round(xy[i, 1]))

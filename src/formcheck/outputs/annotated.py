@@ -12,7 +12,13 @@ from pathlib import Path
 
 import numpy as np
 
-from formcheck.outputs.annotate import draw_header, draw_joint_angles, draw_legend, draw_skeleton
+from formcheck.outputs.annotate import (
+    VIDEO_ANGLE_LABELS,
+    draw_header,
+    draw_joint_angles,
+    draw_legend,
+    draw_skeleton,
+)
 from formcheck.outputs.video import VideoSink
 from formcheck.series import AngleSeries, PoseSeries
 from formcheck.sources import VideoInfo, iter_frames, read_ahead
@@ -27,9 +33,16 @@ def write_annotated_video(
     path: Path,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Draw the cleaned skeleton and the angles on every frame of the clip into `path`."""
+    """Draw the cleaned skeleton and the angles on every frame of the clip into `path`.
+
+    `angles` is what the clip supports (kinematics.support): its withheld columns are not
+    written, and a 3D estimate standing in for a withheld 2D angle is marked "3D".
+    """
     scale = min(1.0, ANNOTATED_LONG_SIDE / info.long_side)
     times = pose.time_s
+    withheld = set(angles.withheld)
+    estimates = {n.removesuffix("_deg") + "_3d_deg" for n in withheld} & set(angles.angles) - withheld
+    source = "angles: 2D from the image" + (", 3D = depth estimate" if estimates else "")
     with VideoSink(path, int(info.width * scale), int(info.height * scale), info.fps) as sink:
         frames = iter_frames(info, pixel_format="bgr24", max_long_side=ANNOTATED_LONG_SIDE)
         for frame in read_ahead(frames):  # decode the next frames while this one is drawn and encoded
@@ -40,9 +53,10 @@ def write_annotated_video(
             xy = pose.image_xy[i] * (w / info.width, h / info.height)
             visible = ~np.isnan(xy[:, 0])
             draw_skeleton(image, xy, visible)
-            draw_joint_angles(image, xy, {name: float(values[i]) for name, values in angles.angles.items()})
+            draw_joint_angles(image, xy, {name: float(values[i]) for name, values in angles.angles.items()},
+                              labels=VIDEO_ANGLE_LABELS, withheld=withheld)
             draw_legend(image)
-            draw_header(image, [f"t = {frame.time_s:5.2f} s"])
+            draw_header(image, [f"t = {frame.time_s:5.2f} s", source])
             sink.write(image, frame.time_s)
             if progress:
                 progress(1)

@@ -16,7 +16,8 @@ What the numbers are: 2D angles from the image (or 3D from MediaPipe's world lan
 the thigh against the *trunk* line, whereas OpenSim's is against the pelvis, so they differ by
 the pelvic tilt; the knee is the unsigned thigh–shank angle (hyperextension reads as small
 flexion). Frontal-plane measures (FPPA, pelvic drop) have no coordinate in these models and
-are not exported. A gap is written as `NaN`, which OpenSim's readers parse as not-a-number.
+are not exported. A gap is written as `NaN`, which OpenSim's readers parse as not-a-number; so is
+a column the clip does not support (kinematics.support), e.g. every 2D column of a front view.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 Built on matplotlib's object API with the Agg canvas (no pyplot state), so it is safe in a
 server thread and needs no display. Left/right use the same colours as the annotated video.
 Gaps (NaN) stay gaps: a line across them would show motion nobody measured; a lone sample
-between gaps is drawn as a dot so it does not vanish.
+between gaps is drawn as a dot so it does not vanish. A column the clip does not support
+(`AngleSeries.withheld`, kinematics.support) is never drawn: its panel says why, and where the
+view withholds a 2D angle for its 3D estimate (knee flexion from the front) the panel shows the
+3D one, as the rep table does.
 """
 
 from __future__ import annotations
@@ -61,6 +64,19 @@ def _column(base: str, side: str | None, use_3d: bool) -> str:
     return f"{prefix}{base}{'_3d' if use_3d else ''}_deg"
 
 
+def _shown_column(angles: AngleSeries, base: str, side: str | None, use_3d: bool) -> str:
+    """The column a panel line shows: the 2D angle, or the 3D estimate where the 2D one is withheld."""
+    two_d = _column(base, side, False)
+    return _column(base, side, True) if use_3d or two_d in angles.withheld else two_d
+
+
+def _panel_withheld(angles: AngleSeries, panel: Panel, use_3d: bool) -> str | None:
+    """Why a whole panel is withheld (every side's shown column), else None."""
+    sides: tuple[str | None, ...] = ("left", "right") if panel.per_side else (None,)
+    reasons = [angles.withheld.get(_shown_column(angles, panel.base, s, use_3d)) for s in sides]
+    return reasons[0] if all(reasons) else None
+
+
 def _plot_series(ax: Axes, t: np.ndarray, y: np.ndarray, color: str) -> bool:
     """Line with NaN gaps kept; isolated samples as dots. False when nothing is finite."""
     finite = np.isfinite(y)
@@ -110,17 +126,22 @@ def _figure(
     axes = grid[strip_rows:]
     for ax, panel in zip(axes, panels):
         sides: tuple[str | None, ...] = ("left", "right") if panel.per_side else (None,)
-        drew = False
+        drew, estimate = False, False
         for side in sides:
-            name = _column(panel.base, side, use_3d)
-            if name in angles.angles:
+            name = _shown_column(angles, panel.base, side, use_3d)
+            if name in angles.angles and name not in angles.withheld:
                 color = SIDE_COLORS_HEX[side] if side else _TRUNK_COLOR
                 drew |= _plot_series(ax, t, np.asarray(angles[name], dtype=float), color)
+                estimate |= name.endswith("_3d_deg") and not use_3d
         if not drew:
-            ax.text(0.5, 0.5, "no data for this measure", transform=ax.transAxes,
-                    ha="center", va="center", color="#888888")
+            why = _panel_withheld(angles, panel, use_3d)
+            ax.text(0.5, 0.5, f"not measured: {why}" if why else "no data for this measure",
+                    transform=ax.transAxes, ha="center", va="center", color="#888888", wrap=True)
+            if why:
+                ax.set_yticks([])   # no scale for numbers that are not there
         ax.axhline(0.0, color="#999999", linewidth=0.8, zorder=1)
-        ax.set_title(panel.title, loc="left", fontsize=10, fontweight="bold")
+        ax.set_title(panel.title + (" (3D estimate)" if estimate else ""), loc="left", fontsize=10,
+                     fontweight="bold")
         ax.set_ylabel(f"Angle (°)\n{panel.sign}", fontsize=9)
         ax.grid(True, color="#E5E5E5", linewidth=0.6)
         ax.set_axisbelow(True)
@@ -143,6 +164,16 @@ def _figure(
     return fig
 
 
+def _withheld_figure(title: str, reason: str) -> Figure:
+    """A chart of a plane the clip does not support: its title and why, no axes to misread."""
+    fig = Figure(figsize=(10, 1.6), dpi=110)
+    FigureCanvasAgg(fig)
+    fig.text(0.01, 0.75, title, ha="left", va="center", fontsize=12)
+    fig.text(0.01, 0.35, f"Not measured: {reason}.", ha="left", va="center", color="#555555", fontsize=10,
+             wrap=True)
+    return fig
+
+
 def plot_angles(
     angles: AngleSeries,
     out_dir: str | os.PathLike[str],
@@ -155,7 +186,8 @@ def plot_angles(
 
     `reps` shades each repetition (start_s, end_s, label) on every panel. `title` (e.g. the
     clip name) prefixes the chart titles. `use_3d` plots the `_3d_deg` columns instead of
-    the 2D ones. A measure absent from `angles` shows an empty panel saying so.
+    the 2D ones. A measure absent from `angles` shows an empty panel saying so; a chart whose
+    every measure is withheld (`angles.withheld`: frontal.png of a side view) only says why.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -168,7 +200,9 @@ def plot_angles(
     )
     paths: list[Path] = []
     for filename, panels, chart_title in charts:
-        fig = _figure(angles, panels, chart_title, reps, use_3d)
+        reasons = [_panel_withheld(angles, p, use_3d) for p in panels]
+        fig = (_withheld_figure(chart_title, reasons[0]) if all(reasons)
+               else _figure(angles, panels, chart_title, reps, use_3d))
         path = out / filename
         fig.savefig(path, format="png", facecolor="white")
         paths.append(path)

@@ -9,7 +9,10 @@ Column order is fixed, so files from different sessions line up in a spreadsheet
 any further angle column follows its group in alphabetical order. Only columns present in
 the AngleSeries are written. Angles have 2 decimals, `time_s` 3 (milliseconds: 2 decimals
 would give equal times to neighbouring frames at 120 fps). A gap (NaN) is an empty cell,
-which spreadsheets and pandas read as missing, unlike "nan" or 0.
+which spreadsheets and pandas read as missing, unlike "nan" or 0. A column the clip does not
+support (kinematics.support: the view, or landmarks at the picture's edge) keeps its place with
+empty cells, so files still line up; the reason is in analysis.json `withheld_measures` (a
+comment line here would break CSV readers).
 """
 
 from __future__ import annotations

@@ -58,8 +58,8 @@ def render_report(job: Job, analysis: Analysis, base: str) -> str:
     ]
     if m:
         parts += [
-            f"<dt>Exercise</dt><dd>{escape(m.exercise_label or m.exercise)} ({escape(m.exercise_source)}, "
-            f"confidence {m.exercise_confidence:.2f})</dd>",
+            f"<dt>Exercise</dt><dd>{escape(m.exercise_label or m.exercise)} ({escape(m.exercise_source)}"
+            + (f", confidence {m.exercise_confidence:.2f}" if m.exercise_confidence is not None else "") + ")</dd>",
             f"<dt>Camera view</dt><dd>{escape(m.view)} (confidence {m.view_confidence:.2f})</dd>",
             f"<dt>Reps</dt><dd>{m.rep_count} complete, {m.partial_rep_count} partial</dd>",
         ]
@@ -84,7 +84,8 @@ def render_report(job: Job, analysis: Analysis, base: str) -> str:
         head = "".join(f"<th>{escape(k)}</th>" for k in keys)
         rows = "".join(
             f"<tr><td>{r.index}</td><td>{escape(r.side)}</td><td>{r.start_s:.2f}–{r.end_s:.2f} s</td>"
-            f"<td>{'yes' if r.complete else 'partial'}</td><td>{len(r.flags)}</td>"
+            f"<td>{'yes' if r.complete else escape(f'partial: {r.partial_reason}' if r.partial_reason else 'partial')}</td>"
+            f"<td>{len(r.flags)}</td>"
             + "".join(f"<td>{_num(r.metrics.get(k))}</td>" for k in keys) + "</tr>"
             for r in m.reps
         )
@@ -105,7 +106,10 @@ def render_report(job: Job, analysis: Analysis, base: str) -> str:
             f"<figcaption>{escape(role)}</figcaption></figure>" for role, name in plots
         ))
     parts.append("<h2>Angle summary</h2><table><tr><th>Angle</th><th>Valid</th><th>Min</th><th>Median</th><th>Max</th></tr>")
+    withheld = analysis.withheld_measures
     parts += [
+        f"<tr><td>{escape(a.name)}</td><td colspan='4' class='muted'>not measured: {escape(withheld[a.name])}</td></tr>"
+        if a.name in withheld else
         f"<tr><td>{escape(a.name)}</td><td>{a.valid_fraction:.0%}</td><td>{_num(a.min)}</td>"
         f"<td>{_num(a.median)}</td><td>{_num(a.max)}</td></tr>" for a in analysis.angles
     ]

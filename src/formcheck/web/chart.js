@@ -2,6 +2,8 @@
 // Plain canvas, no library. Panels and colours match the PNG plots (outputs/plots.py) and the
 // annotated video (left blue, right orange). Clicking or dragging on the chart seeks the video.
 // The cursor's time and x (device pixels) are mirrored in data-cursor-s / data-cursor-x.
+// Columns the clip does not support (analysis.json withheld_measures) are never drawn; where the
+// view withholds a 2D angle for its 3D estimate (knee flexion from the front) the 3D one is shown.
 "use strict";
 
 const ANGLE_PANELS = {
@@ -39,17 +41,31 @@ function nearestIndex(times, t) {
 }
 
 function createAngleChart(canvas, video) {
-  let columns = null, reps = [], plane = "sagittal", layout = null;
+  let columns = null, reps = [], plane = "sagittal", layout = null, withheld = {};
+
+  // The column a line shows: the 2D angle, or the 3D estimate where the 2D one is withheld.
+  function shownColumn(side, base) {
+    const name = `${side ? side + "_" : ""}${base}_deg`;
+    return name in withheld ? name.replace(/_deg$/, "_3d_deg") : name;
+  }
 
   function series() {
     const out = [];
     for (const panel of ANGLE_PANELS[plane]) {
       const sides = panel.single ? [""] : ["left", "right"];
-      const lines = sides.map((side) => ({ side, values: columns[`${side ? side + "_" : ""}${panel.base}_deg`] }))
+      const names = sides.map((side) => shownColumn(side, panel.base));
+      const lines = sides.map((side, k) => ({ side, values: names[k] in withheld ? null : columns[names[k]] }))
         .filter((l) => l.values && l.values.some(Number.isFinite));
-      if (lines.length) out.push({ ...panel, lines });
+      const estimate = names.some((n) => n.endsWith("_3d_deg") && !(n in withheld));
+      if (lines.length) out.push({ ...panel, title: panel.title + (estimate ? " (3D estimate)" : ""), lines });
     }
     return out;
+  }
+
+  // Why no panel of the plane is drawn, when the view withholds all of them.
+  function withheldReason() {
+    const names = ANGLE_PANELS[plane].flatMap((p) => (p.single ? [""] : ["left", "right"]).map((s) => shownColumn(s, p.base)));
+    return names.every((n) => n in withheld) ? withheld[names[0]] : null;
   }
 
   function draw() {
@@ -72,7 +88,11 @@ function createAngleChart(canvas, video) {
     const now = Number.isFinite(video.currentTime) ? video.currentTime : 0;
     const at = nearestIndex(times, now);
     ctx.font = "12px system-ui, sans-serif";
-    if (!panels.length) { ctx.fillStyle = "#667085"; ctx.fillText(`No ${plane} angles were measured in this clip.`, left, 20); }
+    if (!panels.length) {
+      const why = withheldReason();
+      ctx.fillStyle = "#667085";
+      ctx.fillText(why ? `${plane[0].toUpperCase() + plane.slice(1)} angles not measured: ${why}.` : `No ${plane} angles were measured in this clip.`, left, 20);
+    }
 
     panels.forEach((panel, k) => {
       const top = k * panelCss + 18, bottom = (k + 1) * panelCss - 6;
@@ -137,7 +157,9 @@ function createAngleChart(canvas, video) {
   canvas.addEventListener("pointermove", (event) => { if (event.buttons) seekTo(event); });
 
   return {
-    load(csvText, repList, chosenPlane) { columns = parseAngleCsv(csvText); reps = repList || []; plane = chosenPlane; draw(); },
+    load(csvText, repList, chosenPlane, withheldColumns) {
+      columns = parseAngleCsv(csvText); reps = repList || []; plane = chosenPlane; withheld = withheldColumns || {}; draw();
+    },
     setPlane(value) { plane = value; draw(); },
     clear() { columns = null; layout = null; cancelAnimationFrame(frame); frame = 0; },
   };
