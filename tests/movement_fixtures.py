@@ -189,6 +189,11 @@ def rep_phase(t, starts, down_s=1.0, pause_s=0.0, up_s=1.0, depths=None):
     return p
 
 
+def _ramp(x):
+    x = np.clip(x, 0.0, 1.0)
+    return (1 - np.cos(np.pi * x)) / 2
+
+
 def _finish(frames, t, yaw, noise_px=0.0, seed=0):
     pose = project(frames, t, yaw_deg=yaw, image_noise_px=noise_px, seed=seed)
     facing = 0.0 if abs(yaw) < 30 else float(np.sign(yaw)) if abs(yaw) > 60 else float(np.sign(yaw))
@@ -216,8 +221,11 @@ def squat(n=4, fps=30, yaw=90.0, depth=0.38, trunk=25.0, rep_s=3.0, pause_s=0.0,
 
 def lunge(sides=("left", "right", "left", "right"), kind="reverse", fps=30, yaw=90.0, rep_s=3.0,
           pause_s=0.0, depths=None, trunk=8.0, knee_drive=False, overhead=False, noise_px=0.0, seed=0):
-    """Alternating lunges; `sides` = working (front) leg per rep."""
+    """Alternating lunges; `sides` = working (front) leg per rep; kind reverse, forward or walking,
+    or one kind per rep (a walking step moves where the later reps happen)."""
     n = len(sides)
+    kinds = [kind] * n if isinstance(kind, str) else list(kind)
+    at = np.cumsum([0.0] + [0.85 * (k == "walking") for k in kinds])     # where each rep starts
     T = n * rep_s + 1.5
     t = np.arange(0, T, 1 / fps)
     starts = [0.75 + i * rep_s for i in range(n)]
@@ -235,10 +243,16 @@ def lunge(sides=("left", "right", "left", "right"), kind="reverse", fps=30, yaw=
             p = rep_phase(np.array([ti]), [st], down_s=down, pause_s=pause_s, up_s=down, depths=[d])[0]
             step = min(1.0, p / 0.35) if p > 0 else 0.0   # foot travels during the first part
             L = 0.85 * step
-            if kind == "reverse":
+            if kinds[k] == "reverse":
                 front_a, rear_a, hip_a = 0.0, -L, -0.35 * L
+            elif kinds[k] == "walking":   # step forward, come up onto the front foot: the body travels
+                if ti < st + down + pause_s:
+                    front_a, rear_a, hip_a = L, 0.0, 0.5 * L
+                else:
+                    front_a, rear_a, hip_a = 0.85, 0.85 - L, 0.85 - 0.5 * L
             else:  # forward
                 front_a, rear_a, hip_a = L, 0.0, 0.5 * L
+            front_a, rear_a, hip_a = front_a + at[k], rear_a + at[k], hip_a + at[k]
             sgf = 1 if side == "left" else -1
             ank = {side: np.array([front_a, ANKLE_H, sgf * HIP_HALF]),
                    rear: np.array([rear_a, ANKLE_H + 0.09 * step, -sgf * HIP_HALF])}
@@ -359,17 +373,70 @@ def angle_series(t, cols: dict[str, np.ndarray], facing=1.0) -> AngleSeries:
                        facing=np.full(len(t), float(facing)))
 
 
-def split_squat(n=4, front="left", fps=30, yaw=90.0, rep_s=3.0, rear_elevated=0.0, noise_px=0.0, seed=0):
-    """Feet planted apart (front foot ahead), both knees bend; optional rear foot on a bench."""
+def split_squat(n=4, front="left", fps=30, yaw=90.0, rep_s=3.0, rear_elevated=0.0, step_in=False, noise_px=0.0,
+                seed=0):
+    """Feet planted apart (front foot ahead), both knees bend; optional rear foot on a bench.
+    step_in: the clip starts with the feet together and the subject steps into the split stance
+    (0.1-0.6 s) just before the first rep, as when setting up."""
     t = np.arange(0, n * rep_s + 1.5, 1 / fps)
     starts = [0.75 + i * rep_s for i in range(n)]
     ph = rep_phase(t, starts, down_s=1.0, pause_s=0.2, up_s=1.0)
     rear = "right" if front == "left" else "left"
     sg = 1 if front == "left" else -1
     frames = []
-    for p in ph:
-        ank = {front: np.array([0.45, ANKLE_H, sg * HIP_HALF]),
-               rear: np.array([-0.45 - 0.35 * (rear_elevated > 0), ANKLE_H + 0.09 + rear_elevated, -sg * HIP_HALF])}
-        hip = np.array([0.0, STAND_HIP - 0.1 - 0.35 * p, 0])
-        frames.append(body_frame(hip, trunk_lean=8 * p, ankles=ank, pitch={rear: 45}))
+    for ti, p in zip(t, ph):
+        w = _ramp((ti - 0.1) / 0.5) if step_in else 1.0
+        ank = {front: np.array([0.45 * w, ANKLE_H, sg * HIP_HALF]),
+               rear: np.array([(-0.45 - 0.35 * (rear_elevated > 0)) * w, ANKLE_H + (0.09 + rear_elevated) * w,
+                               -sg * HIP_HALF])}
+        hip = np.array([0.0, STAND_HIP - 0.1 * w - 0.35 * p, 0])
+        frames.append(body_frame(hip, trunk_lean=8 * p, ankles=ank, pitch={rear: 45 * w}))
+    return _finish(frames, t, yaw, noise_px, seed)
+
+
+def jump(n=3, fps=30, yaw=90.0, height=0.3, box=0.0, rep_s=4.0, tuck=0.0, land_dip=0.12, noise_px=0.0, seed=0):
+    """Two-footed jumps, not an exercise formcheck knows: a countermovement dip, both feet leave the
+    floor together, flight (`tuck`: the feet drawn up under the hips, m), landing in a squat
+    `land_dip` deep and standing up. With `box` > 0 the jump lands on a box that far up (0.4 m
+    forward) and the subject steps down, one foot then the other."""
+    t = np.arange(0, n * rep_s + 1.5, 1 / fps)
+    starts = [0.75 + i * rep_s for i in range(n)]
+    fwd = 0.4 if box else 0.0
+    frames = []
+    for ti in t:
+        k = max([i for i, st in enumerate(starts) if ti >= st - 0.01], default=None)
+        u = ti - starts[k] if k is not None else -1.0
+        dip = 0.18 * (_ramp(u / 0.5) - _ramp((u - 0.5) / 0.2))            # countermovement, push
+        s = np.clip((u - 0.7) / 0.5, 0, 1) if u >= 0.7 else 0.0           # flight, both feet at once
+        lift = box * s + height * 4 * s * (1 - s)
+        drawn = tuck * np.sin(np.pi * s)                                   # knees pulled up in flight
+        land = land_dip * (_ramp((u - 1.2) / 0.15) - _ramp((u - 1.35) / 0.3))
+        down = {"right": _ramp((u - 2.2) / 0.5), "left": _ramp((u - 2.5) / 0.5)}  # step down off the box
+        ank = {}
+        for side, sg in (("left", 1), ("right", -1)):
+            r = down[side] if box else 0.0
+            ank[side] = np.array([fwd * s * (1 - r), ANKLE_H + (lift + drawn) * (1 - r) if u < 2.2 or not box else
+                                  ANKLE_H + box * (1 - r), sg * HIP_HALF])
+        r_mean = (down["left"] + down["right"]) / 2 if box else 0.0
+        hip = np.array([fwd * s * (1 - r_mean), STAND_HIP + (lift if u < 2.2 or not box else box * (1 - r_mean))
+                        - dip - land, 0.0])
+        frames.append(body_frame(hip, trunk_lean=25 * dip / 0.18, ankles=ank))
+    return _finish(frames, t, yaw, noise_px, seed)
+
+
+def marching(n_steps=8, fps=30, yaw=90.0, step_s=0.8, foot_lift=0.35, hip_dip=0.08, noise_px=0.0, seed=0):
+    """Marching / high knees in place, not an exercise formcheck knows: the knees rise one after the
+    other, the feet never apart on the floor; the stance knee bends as the hips dip with each lift."""
+    t = np.arange(0, n_steps * step_s + 1.5, 1 / fps)
+    frames = []
+    for ti in t:
+        u = ti - 0.75
+        k = int(u // step_s) if u >= 0 else -1
+        q = np.sin(np.pi * (u - k * step_s) / step_s) if 0 <= k < n_steps else 0.0
+        ank = standing_ankles()
+        if q > 0:
+            side = ("left", "right")[k % 2]
+            sg = 1 if side == "left" else -1
+            ank[side] = np.array([0.15 * q, ANKLE_H + foot_lift * q, sg * HIP_HALF])
+        frames.append(body_frame(np.array([0.0, STAND_HIP - hip_dip * q, 0.0]), ankles=ank))
     return _finish(frames, t, yaw, noise_px, seed)

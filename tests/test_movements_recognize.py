@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import movement_fixtures as mf
-from formcheck.movements import analyze_movement
+from formcheck.movements import analyze_movement, render_table
 from formcheck.movements.context import estimate_view
 
 SEBT_ALL = [("left", "anterior"), ("left", "posteromedial"), ("left", "posterolateral"),
@@ -103,3 +104,77 @@ def test_standing_still_is_unknown():
     rep = analyze_movement(pose, angles)
     assert rep.exercise == "unknown" and rep.reps == []
     assert rep.notes
+
+
+@pytest.mark.parametrize("clip", [
+    lambda: mf.jump(box=0.4), lambda: mf.jump(box=0.4, yaw=0), lambda: mf.jump(box=0.4, yaw=45),
+    lambda: mf.jump(box=0.4, height=0.05, tuck=0.3, land_dip=0.3),        # lands in a squat on the box
+    lambda: mf.jump(box=0.4, height=0.05, tuck=0.3, land_dip=0.3, yaw=0),
+    lambda: mf.jump(), lambda: mf.jump(yaw=0), lambda: mf.jump(tuck=0.25, land_dip=0.3),
+    lambda: mf.marching(), lambda: mf.marching(yaw=0), lambda: mf.marching(hip_dip=0.14),
+    lambda: mf.marching(hip_dip=0.14, yaw=0),
+    lambda: mf.squat(depth=0.2, trunk=75),        # a hip hinge (deadlift): the hips flex far more than the knees
+], ids=["box_jump_side", "box_jump_front", "box_jump_oblique", "box_jump_squat_landing_side",
+        "box_jump_squat_landing_front", "jump_side", "jump_front", "squat_jump", "march_side", "march_front",
+        "high_knees_side", "high_knees_front", "hinge"])
+def test_non_target_movement_is_not_labelled(clip):
+    """Jumps leave the floor with both feet (no step onto a support), marching lifts a knee without
+    the feet apart on the floor, a hinge is no squat: none of the known exercises, no reps, no cues."""
+    r = analyze_movement(*clip())
+    assert r.exercise == "unknown" and r.exercise_confidence is None, r.recognition_scores
+    assert r.reps == [] and r.all_flags() == []
+    assert all(v < 0.5 for v in r.recognition_scores.values())
+
+
+def test_unknown_reports_no_confidence_and_how_to_choose():
+    r = analyze_movement(*mf.jump(box=0.4))
+    assert r.model_dump(mode="json")["exercise_confidence"] is None
+    text = "\n".join(r.feedback.runner + r.feedback.clinician + [render_table(r)])
+    assert "confidence" not in text.lower()
+    assert "--exercise" in text and "upload page" in text
+    assert "step_up" in text and "reverse_lunge" in text          # the exercises formcheck knows
+
+
+def test_split_squat_after_stepping_into_place():
+    """Stepping into the split stance before the first rep is setting up, not a reverse lunge."""
+    r = analyze_movement(*mf.split_squat(step_in=True, n=2))
+    assert r.exercise == "split_squat"
+    assert [rep.direction for rep in r.reps] == ["static", "static"]
+
+
+def test_walking_lunge_variant():
+    r = analyze_movement(*mf.lunge(kind="walking"))
+    assert r.exercise == "walking_lunge" and r.exercise_confidence >= 0.5
+    assert all(rep.direction == "walking" for rep in r.reps)
+
+
+def test_rep_direction_agrees_with_the_exercise_given():
+    r = analyze_movement(*mf.split_squat(), exercise="reverse_lunge")
+    assert r.exercise == "reverse_lunge" and all(rep.direction == "reverse" for rep in r.reps)
+    assert all(rep.metrics["foot_pattern"] == "static" for rep in r.reps)
+    assert any("did not move as in a reverse lunge" in n for n in r.notes)
+
+
+def test_knee_bend_without_a_split_stance_is_not_a_lunge_rep():
+    """A knee dip with the feet together before the set (walking in, stepping into place) is not a rep."""
+    dip, lunges = mf.squat(n=1, depth=0.3, trunk=10, rep_s=2.5), mf.lunge(sides=("left", "right") * 2)
+    dt = 1 / 30
+    t = np.r_[dip[0].time_s, lunges[0].time_s + dip[0].time_s[-1] + dt]
+    join = lambda name: np.concatenate([getattr(dip[0], name), getattr(lunges[0], name)])
+    pose = lunges[0].copy_with(time_s=t, **{k: join(k) for k in ("image_xy", "image_z", "world_xyz", "visibility",
+                                                                 "presence")})
+    angles = mf.angles_from_pose(pose, 1.0)
+    r = analyze_movement(pose, angles, exercise="reverse_lunge")
+    assert r.rep_count == 4 and all(rep.start_s > dip[0].time_s[-1] for rep in r.reps)
+    assert any(n.startswith("Not counted as reps") and "split stance" in n for n in r.notes)
+
+
+@pytest.mark.parametrize("exercise", ["auto", "reverse_lunge"])
+def test_walking_step_before_a_set_is_not_a_rep(exercise):
+    """Walking into place (a walk-out from a rack) with a knee bend: the body travels, so in a set
+    of lunges done on the spot it is not a rep, and it gives no side of its own."""
+    r = analyze_movement(*mf.lunge(sides=("right", "left", "right", "left", "right"),
+                                   kind=("walking",) + ("reverse",) * 4), exercise=exercise)
+    assert r.exercise == "reverse_lunge" and r.rep_count == 4 and len(r.reps) == 4
+    assert r.reps[0].start_s > 2.0                      # the walking step (0.75-2.75 s) is left out
+    assert any(n.startswith("Not counted as reps") and "walking" in n for n in r.notes)

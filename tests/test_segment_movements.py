@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from formcheck.movements.segment import SegmentParams, segment
+from formcheck.movements.segment import CUT_END, CUT_GAP, CUT_START, SHALLOW, SegmentParams, segment
 from movement_fixtures import rep_phase
 
 FPS = 30
@@ -57,7 +57,8 @@ def test_hovering_around_enter_threshold_adds_no_reps():
     t2 = np.arange(t[-1] + 1 / FPS, t[-1] + 4, 1 / FPS)
     x2 = 50 + 6 * np.sin(2 * np.pi * 3 * t2)
     segs = segment(np.r_[t, t2], np.r_[x, x2], KNEE)
-    assert len(segs) == 3
+    assert [s.complete for s in segs] == [True, True, True, False]
+    assert segs[3].partial_reason == CUT_END      # one held half-squat the clip ends in, not several
 
 
 def test_half_rep_is_flagged_partial_not_dropped():
@@ -67,6 +68,44 @@ def test_half_rep_is_flagged_partial_not_dropped():
     segs = segment(t, x, KNEE)
     assert len(segs) == 5
     assert [s.complete for s in segs] == [True, True, False, True, True]
+
+
+def test_clip_starting_at_the_bottom_gives_a_partial_first_rep():
+    """The rest posture before the first rep was never seen: the rep is cut by the clip's start."""
+    t, x = knee_signal(n=4)
+    i0 = int(np.argmax(x[: int(3 * FPS)]))            # the first rep's bottom
+    segs = segment(t[i0:] - t[i0], x[i0:], KNEE)
+    assert len(segs) == 4
+    assert (segs[0].complete, segs[0].partial_reason) == (False, CUT_START)
+    assert all(s.complete and s.partial_reason is None for s in segs[1:])
+
+
+def test_clip_starting_standing_keeps_the_first_rep():
+    t, x = knee_signal(n=4)
+    segs = segment(t[10:] - t[10], x[10:], KNEE)      # 0.3 s of standing left before rep 1
+    assert [s.complete for s in segs] == [True] * 4
+
+
+def test_rep_cut_by_the_clip_end_is_listed_partial():
+    t, x = knee_signal(n=4)
+    keep = np.searchsorted(t, 11.6)                  # rep 4 (starts at 10 s) ends before its ascent
+    segs = segment(t[:keep], x[:keep], KNEE)
+    assert len(segs) == 4
+    assert [s.partial_reason for s in segs] == [None, None, None, CUT_END]
+
+
+def test_rep_cut_by_a_long_gap_is_one_partial_rep():
+    t, x = knee_signal(n=4)
+    i0 = np.searchsorted(t, 7.6)
+    x[i0:i0 + 30] = np.nan                           # 1 s unseen around rep 3's bottom (7-9.2 s)
+    segs = segment(t, x, KNEE)
+    assert [s.partial_reason for s in segs] == [None, None, CUT_GAP, None]
+    assert segs[2].start < i0 < i0 + 30 < segs[2].end
+
+
+def test_shallow_rep_has_its_reason():
+    t, x = knee_signal(n=5, depths=[1, 1, 0.5, 1, 1])
+    assert [s.partial_reason for s in segment(t, x, KNEE)] == [None, None, SHALLOW, None, None]
 
 
 def test_tiny_dip_is_not_a_rep():

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 
 import numpy as np
 
 from formcheck.movements import exercises as ex_registry
 from formcheck.kinematics.scale import FloorScale
 from formcheck.movements.context import ADVICE, MEASURE_TEXT, MovementContext, estimate_view
+from formcheck.movements.exercises.lunge import set_up_steps
 from formcheck.movements.exercises.sebt import marker_reach_supported, reach_in_image_plane
-from formcheck.movements.feedback import fill_feedback
-from formcheck.movements.recognize import FAMILY_DEFAULT, recognize, refine_variant
+from formcheck.movements.feedback import count, fill_feedback
+from formcheck.movements.recognize import FAMILY_DEFAULT, Recognition, recognize, refine_variant
 from formcheck.movements.report import MovementReport, Rep, UnsupportedMeasure
-from formcheck.movements.rules import asymmetry, consistency, rep_flags, sebt_clip
-from formcheck.movements.segment import segment
+from formcheck.movements.rules import asymmetry, consistency, min_reps_per_side, rep_flags, sebt_clip
+from formcheck.movements.segment import SHALLOW, mark_shallow, segment, whole_median
 from formcheck.movements.thresholds import Thresholds, load_thresholds
 from formcheck.series import AngleSeries, PoseSeries
 
@@ -57,6 +59,19 @@ def analyze_movement(pose: PoseSeries, angles: AngleSeries, exercise: str = "aut
         return _analyze(pose, angles, exercise, thresholds, leg_length_cm, floor_scale)
 
 
+FAMILY_TEXT = {"squat": "squat", "single_leg_squat": "single-leg squat", "lunge": "lunge", "step_up": "step-up",
+               "sebt": "mSEBT reach"}
+
+
+def unknown_note(rec: Recognition | None) -> str:
+    """What to do when no known exercise was recognised (the feedback lists the known names)."""
+    closest = (f" It looked most like a {FAMILY_TEXT[rec.closest]}, too uncertain to check form."
+               if rec is not None and rec.closest else "")
+    return ("None of the known exercises was recognised clearly, so no reps or cues are given."
+            f"{closest} Choose the exercise by hand: `formcheck analyze VIDEO --exercise NAME`, or the "
+            "Exercise menu of the upload page; or film the whole body doing several reps.")
+
+
 # Single-leg work filmed from the side: the working leg should be the one nearer the camera.
 WORKING_LEG = {"sebt": ("stance", "trials"), "single_leg_squat": ("standing", "reps"),
                "step_up": ("stepping", "reps")}
@@ -93,62 +108,83 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
     aliases = ex_registry.aliases()
     notes: list[str] = []
 
+    key = ex_registry.resolve(exercise)
     rec = recognize(ctx) if len(ctx.t) else None
-    key = exercise.strip().lower().replace("-", "_").replace(" ", "_") if exercise else "auto"
     if key == "auto":
         source = "auto"
         if rec is None or rec.family == "unknown":
-            report = MovementReport(exercise="unknown", exercise_confidence=rec.confidence if rec else 0.0,
-                                    recognition_scores=rec.scores if rec else {}, view=ctx.view.view,
-                                    view_confidence=ctx.view.confidence, view_details=ctx.view.details,
-                                    notes=["No squat, lunge, step-up or reach movement was recognised. "
-                                           "Choose the exercise by hand, or film the whole body doing "
-                                           "several reps."])
+            # no confidence and no reps: a rep count or a cue for a guessed exercise would mislead
+            report = MovementReport(exercise="unknown", recognition_scores=rec.scores if rec else {},
+                                    view=ctx.view.view, view_confidence=ctx.view.confidence,
+                                    view_details=ctx.view.details, notes=[unknown_note(rec)])
             return fill_feedback(report)
         family, name, conf, auto_variant = rec.family, rec.exercise, rec.confidence, True
     else:
         source = "user"
         if key in specs:
             name, auto_variant = key, False
-        elif key in aliases or exercise in aliases:
-            fam = aliases.get(key, aliases.get(exercise))
+        else:
+            fam = aliases[key]
             name, auto_variant = FAMILY_DEFAULT[fam], True
             if fam == "lunge" and rec is not None and rec.exercise == "lateral_lunge":
                 name = "lateral_lunge"
-        else:
-            raise ValueError(f"unknown exercise {exercise!r}; known: auto, "
-                             + ", ".join(sorted(specs) + sorted(aliases)))
         family, conf = specs[name].family, 1.0
-        if rec is not None and rec.family not in ("unknown", family) and rec.confidence > 0.5:
+        if rec is not None and rec.family not in ("unknown", family):
             notes.append(f"You chose {specs[name].label}, but the movement looks more like "
                          f"{rec.family.replace('_', ' ')} (score {rec.scores.get(rec.family, 0):.2f}).")
 
     ex = ex_registry.create(name)
-    segs = segment(ctx.t, ex.driver(ctx), ex.params(ctx))
-    if family == "sebt":
-        # reach directions differ in excursion, so "partial" (vs the median) is meaningless;
-        # trial validity is judged by the SEBT rules instead
-        for s in segs:
-            s.complete = True
+    params = ex.params(ctx)
+    segs = segment(ctx.t, ex.driver(ctx), params)
     results = []
     for s in segs:
         results.append(ex.analyse_rep(ctx, s))
         ex.prev_end = s.end          # modules may look back to the previous rep
-
     if auto_variant:
-        name = refine_variant(family, name, results)
+        name = refine_variant(family, name, [r for r in results if not r.not_a_rep])
         if name != ex.spec.name:
             ex = ex_registry.create(name)
-    med_exc = float(np.median([s.excursion for s in segs])) if segs else 0.0
+    if family == "lunge":
+        variant = ex.variant.get("direction")
+        observed = [None if r.not_a_rep else r.direction for r in results]
+        for r, setup in zip(results, set_up_steps(observed, variant)):
+            if setup:
+                r.not_a_rep = ("the body travelled: a walking step, walking in or out" if r.direction == "walking"
+                               else "the feet came together around it: a step, not a split-squat rep")
+    # movements without the exercise's pattern (walking in, a set-up step) are not reps
+    not_reps = [(s, r) for s, r in zip(segs, results) if r.not_a_rep]
+    if not_reps:
+        notes.append(f"Not counted as {'trial' if family == 'sebt' else 'rep'}s: " + "; ".join(
+            f"{ctx.t[s.start]:.1f}-{ctx.t[s.end]:.1f} s ({r.not_a_rep})" for s, r in not_reps) + ".")
+        kept = [(s, r) for s, r in zip(segs, results) if not r.not_a_rep]
+        segs, results = [s for s, _ in kept], [r for _, r in kept]
+    if family == "sebt":
+        # reach directions differ in excursion, so "shallow" (vs the median) is meaningless;
+        # trial validity is judged by the SEBT rules instead (a trial cut by the clip stays partial)
+        for s in segs:
+            if s.partial_reason == SHALLOW:
+                s.partial_reason = None
+            s.complete = s.partial_reason is None
+    else:
+        mark_shallow(segs, params.partial_frac)
+    med_exc = whole_median(segs)
 
     reps: list[Rep] = []
     for i, (s, r) in enumerate(zip(segs, results), start=1):
         rep = Rep(index=i, side=r.side, start_s=round(float(ctx.t[s.start]), 3),
                   bottom_s=round(float(ctx.t[r.bottom]), 3), end_s=round(float(ctx.t[s.end]), 3),
-                  complete=s.complete, direction=r.direction, events=r.events, metrics=r.metrics)
+                  complete=s.complete, partial_reason=s.partial_reason, direction=r.direction,
+                  events=r.events, metrics=r.metrics)
+        if family == "lunge":        # the clip's variant; what the feet did in this rep stays in foot_pattern
+            rep.direction = ex.variant.get("direction")
         rep.metrics["excursion_pct_of_median"] = round(float(100 * s.excursion / med_exc), 1) if med_exc > 0 else None
         rep.flags = rep_flags(th, family, rep, ex.variant, rep.metrics["excursion_pct_of_median"])
         reps.append(rep)
+    if family == "lunge":
+        other_feet = [r for r in reps if r.metrics.get("foot_pattern") not in (None, ex.variant.get("direction"))]
+        if other_feet:
+            notes.append(f"In {len(other_feet)} of {len(reps)} reps the feet did not move as in a "
+                         f"{ex.spec.label.lower()} ({', '.join(sorted({str(r.metrics['foot_pattern']) for r in other_feet}))}).")
 
     asym_rows, asym_flags = asymmetry(th, family, reps, ex.asymmetry_metrics())
     clip_flags = list(asym_flags) + consistency(th, family, reps, ex.depth_metric())
@@ -202,8 +238,15 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
         notes.append(far_leg)
     partial = [r for r in reps if not r.complete]
     if partial:
-        notes.append(f"{len(partial)} partial rep(s) (depth below {th['partial_rep'].value:g} % of the "
-                     "median rep) are listed and flagged but left out of averages and asymmetry.")
+        why = {SHALLOW: f"shallow: depth below {th['partial_rep'].value:g} % of the median rep"}
+        reasons = "; ".join(f"{n} {why.get(k, k)}" for k, n in Counter(r.partial_reason for r in partial).items())
+        notes.append(f"{count(len(partial), 'partial rep')} ({reasons}): listed, but no flags from them "
+                     "and left out of averages and left/right comparisons.")
+    sided = Counter(r.side for r in reps if r.complete and r.side in ("left", "right"))
+    least = min_reps_per_side(th)
+    if sided["left"] and sided["right"] and min(sided.values()) < least and family != "sebt":
+        notes.append(f"No left/right comparison: it needs at least {least} complete reps per side "
+                     f"(left {sided['left']}, right {sided['right']}).")
 
     complete = [r for r in reps if r.complete]
     for side in ("left", "right", "both"):

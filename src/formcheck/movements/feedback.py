@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from formcheck.movements.exercises import registry
 from formcheck.movements.report import MovementReport, Rep
+from formcheck.movements.rules import fmt
 
 VIEW_TEXT = {"sagittal": "side view", "frontal": "front/back view", "oblique": "angled (oblique) view",
              "unknown": "unknown view"}
@@ -19,6 +21,30 @@ CLIN_KEYS = [
     ("hip_rise_pct_leg", "hip rise", "% LL"), ("knee_drive_hip_flexion_deg", "knee-drive hip flex", "°"),
     ("descent_s", "down", " s"), ("ascent_s", "up", " s"), ("up_s", "up", " s"), ("down_s", "down", " s"),
 ]
+# One printed precision per unit (as rules.fmt for the flags): degrees and percentages to 0.1,
+# ratios and seconds to 0.01.
+DECIMALS = {"°": 1, "% LL": 1, "": 2, " s": 2}
+
+
+def count(n: int, noun: str) -> str:
+    """E.g. "1 rep", "2 reps"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def number(value, unit: str) -> str:
+    """A metric as printed everywhere: "-" when missing, yes/no, or `DECIMALS[unit]` decimals."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return f"{value:.{DECIMALS[unit]}f}"
+    return str(value)
+
+
+def not_known_text() -> str:
+    """What an "unknown" exercise is, with the names --exercise (or the upload form) takes."""
+    return "Not one of the known exercises (" + ", ".join(sorted(registry())) + ")"
 
 
 def rep_name(report: MovementReport) -> str:
@@ -28,10 +54,13 @@ def rep_name(report: MovementReport) -> str:
 def rep_feedback(rep: Rep, noun: str = "rep") -> tuple[list[str], list[str]]:
     head = f"{noun.capitalize()} {rep.index} ({rep.side}{', ' + rep.direction if rep.direction else ''})"
     cues = list(dict.fromkeys(f.cue for f in rep.flags))
-    runner = [f"{head}: {c}" for c in cues] or [f"{head}: looks good."]
-    nums = [f"{label} {rep.metrics[k]}{unit}" for k, label, unit in CLIN_KEYS
+    partial = "" if rep.complete else f"partial ({rep.partial_reason or 'not a full rep'})"
+    # a partial rep is not checked: never "looks good"
+    runner = [f"{head}: {c}" for c in cues] or [f"{head}: {partial + ', not checked' if partial else 'looks good'}."]
+    nums = [f"{label} {number(rep.metrics[k], unit)}{unit}" for k, label, unit in CLIN_KEYS
             if isinstance(rep.metrics.get(k), (int, float)) and not isinstance(rep.metrics.get(k), bool)]
-    clinician = [f"{head} {rep.start_s:.2f}-{rep.end_s:.2f} s: " + (", ".join(nums) or "no supported measures")]
+    clinician = [f"{head} {rep.start_s:.2f}-{rep.end_s:.2f} s{', ' + partial if partial else ''}: "
+                 + (", ".join(nums) or "no supported measures")]
     clinician += [f"  - {f.detail}" for f in rep.flags]
     return runner, clinician
 
@@ -60,10 +89,14 @@ def clip_feedback(report: MovementReport) -> tuple[list[str], list[str]]:
     noun = rep_name(report)
     sides = Counter(r.side for r in report.reps if r.complete and r.side != "both")
     side_txt = ", ".join(f"{n} {s}" for s, n in sorted(sides.items()))
-    head = (f"{report.exercise_label or report.exercise}: {report.rep_count} {noun}s"
+    filmed = f"filmed from the {VIEW_TEXT.get(report.view, report.view)}."
+    if report.exercise == "unknown":   # no confidence: it would be the recogniser's, in "none of them"
+        head = f"{not_known_text()}, {filmed}"
+        return [head, *report.notes], [head, *report.notes]
+    head = (f"{report.exercise_label or report.exercise}: {count(report.rep_count, noun)}"
             + (f" ({side_txt})" if side_txt else "")
             + (f", plus {report.partial_rep_count} partial" if report.partial_rep_count else "")
-            + f", filmed from the {VIEW_TEXT.get(report.view, report.view)}.")
+            + f", {filmed}")
     runner, clinician = [head], [head + f" Recognition confidence {report.exercise_confidence:.2f}"
                                  f" ({report.exercise_source}); view confidence {report.view_confidence:.2f}."]
     flags = report.all_flags()
@@ -77,7 +110,7 @@ def clip_feedback(report: MovementReport) -> tuple[list[str], list[str]]:
     for code, n in by_code.items():
         f = next(x for x in flags if x.code == code)
         tag = "coaching default" if f.evidence == "coaching default" else f.source
-        clinician.append(f"{f.label}: {n} flag(s); threshold {f.threshold} {f.unit} "
+        clinician.append(f"{f.label}: {count(n, 'flag')}; threshold {fmt(f.threshold, f.unit)} "
                          f"({'>' if f.direction == 'above' else '<'}), basis: {tag}.")
     for f in report.flags:
         clinician.append(f"  - {f.detail}")
@@ -103,45 +136,39 @@ def fill_feedback(report: MovementReport) -> MovementReport:
     return report
 
 
-def _cell(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return f"{v:.2f}" if abs(v) < 10 else f"{v:.0f}"
-    return str(v)
-
-
 def render_table(report: MovementReport) -> str:
-    """Plain-text table of reps for the CLI."""
+    """Plain-text table of reps for the CLI (angles in degrees)."""
+    view = VIEW_TEXT.get(report.view, report.view)
+    if report.exercise == "unknown":
+        return f"{not_known_text()}; {view}."
     sebt = report.exercise.startswith("sebt")
     if sebt:
-        cols = [("reach_pct_leg", "reach%LL"), ("hip_flexion_at_reach_deg", "hip"),
-                ("knee_flexion_at_reach_deg", "knee"), ("hip_knee_ratio", "h/k"),
-                ("ankle_dorsiflexion_at_reach_deg", "DF"), ("trunk_lean_at_reach_deg", "trunk"),
-                ("peak_knee_fppa_deg", "FPPA"), ("valid", "valid")]
+        cols = [("reach_pct_leg", "reach%LL", "% LL"), ("hip_flexion_at_reach_deg", "hip", "°"),
+                ("knee_flexion_at_reach_deg", "knee", "°"), ("hip_knee_ratio", "h/k", ""),
+                ("ankle_dorsiflexion_at_reach_deg", "DF", "°"), ("trunk_lean_at_reach_deg", "trunk", "°"),
+                ("peak_knee_fppa_deg", "FPPA", "°"), ("valid", "valid", "")]
     else:
-        cols = [("peak_hip_flexion_deg", "hip"), ("peak_knee_flexion_deg", "knee"), ("hip_knee_ratio", "h/k"),
-                ("ankle_dorsiflexion_bottom_deg", "DF"), ("peak_trunk_lean_deg", "trunk"),
-                ("peak_knee_fppa_deg", "FPPA"), ("peak_contralateral_pelvic_drop_deg", "drop"),
-                ("up_s" if report.exercise.startswith("step_up") else "descent_s", "down/up s"),
-                ("down_s" if report.exercise.startswith("step_up") else "ascent_s", "up/down s")]
+        cols = [("peak_hip_flexion_deg", "hip", "°"), ("peak_knee_flexion_deg", "knee", "°"),
+                ("hip_knee_ratio", "h/k", ""), ("ankle_dorsiflexion_bottom_deg", "DF", "°"),
+                ("peak_trunk_lean_deg", "trunk", "°"), ("peak_knee_fppa_deg", "FPPA", "°"),
+                ("peak_contralateral_pelvic_drop_deg", "drop", "°"),
+                ("up_s" if report.exercise.startswith("step_up") else "descent_s", "down/up s", " s"),
+                ("down_s" if report.exercise.startswith("step_up") else "ascent_s", "up/down s", " s")]
     header = ["#", "side", "dir" if sebt else "full", "start", "bottom", "end"] + [c[1] for c in cols] + ["flags"]
     rows = []
     for r in report.reps:
         rows.append([str(r.index), r.side, (r.direction or "-") if sebt else ("yes" if r.complete else "partial"),
                      f"{r.start_s:.2f}", f"{r.bottom_s:.2f}", f"{r.end_s:.2f}"]
-                    + [_cell(r.metrics.get(k)) for k, _ in cols]
+                    + [number(r.metrics.get(k), unit) for k, _, unit in cols]
                     + [",".join(f.code for f in r.flags) or "-"])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    out = [f"{report.exercise_label or report.exercise}  (confidence {report.exercise_confidence:.2f}, "
-           f"{VIEW_TEXT.get(report.view, report.view)})", line(header), line(["-" * w for w in widths])]
-    out += [line(r) for r in rows] or ["(no reps found)"]
+    how = f"recognised, confidence {report.exercise_confidence:.2f}" if report.exercise_source == "auto" else "chosen"
+    out = [f"{report.exercise_label or report.exercise} ({how}; {view})", line(header), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows] or [f"(no {rep_name(report)}s found)"]
     if report.flags:
         out.append("")
-        out += [f"clip flag: {f.label} = {f.value:g} {f.unit} (threshold {f.threshold:g}; {f.evidence})"
+        out += [f"clip flag: {f.label} = {fmt(f.value, f.unit)} (threshold {fmt(f.threshold, f.unit)}; {f.evidence})"
                 for f in report.flags]
     if report.unsupported_measures:
         out.append("")

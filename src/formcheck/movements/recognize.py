@@ -12,6 +12,13 @@ Recognition is a transparent set of scored rules on clip-level features (no lear
                    comes out of the stance-leg squat (the knee is already near its deepest when
                    the feet get wide), whereas a lunge steps first and then goes down.
 
+Each family must also show its defining pattern rep by rep (`verified_share`: the exercise
+module's `pattern_fault` on the reps its driver finds): a lunge keeps both feet on the floor in a
+split stance, a step-up rises onto a support by one leg (a foot stays planted while its knee
+straightens; a jump leaves with both feet), a squat keeps the feet planted and bends hips and
+knees together, a single-leg squat holds the free foot. Below MIN_CONFIDENCE the answer is "none
+of the known exercises" (jumps, marching, hinges, running drills ...).
+
 Geometry is normalised by the subject's leg length. The family is decided here; the variant
 (forward/reverse/lateral lunge, knee drive, overhead press) is read from the reps.
 The camera view is estimated in context.estimate_view.
@@ -19,12 +26,30 @@ The camera view is estimated in context.estimate_view.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from formcheck.movements import exercises as ex_registry
 from formcheck.movements.context import MovementContext
+from formcheck.movements.feet import FOOT_LIFT_MAX, REACH_KNEE_LEAD, feet_height_diff
+from formcheck.movements.segment import segment
 from formcheck.movements.signals import nanpct, sigmoid
+
+# Below this recognition confidence the exercise is "unknown": no reps, flags or cues, and the
+# output says how to choose the exercise. Not clinical: the one cut-off of the recogniser. Scores
+# are products of the defining patterns' evidence (each 0-1), so 0.5 asks that the winner shows
+# them clearly and beats the runner-up.
+MIN_CONFIDENCE = 0.5
+# A family is a candidate (its reps are checked for its pattern) from this feature score on.
+CANDIDATE_SCORE = 0.1
+# The feature scores are products of soft cut-offs that the pose model's noise pulls down (a
+# rendered side-view squat through the model: 0.28-0.33): from this score on the features are
+# clear evidence and the pattern check of the reps decides; below it the confidence falls with
+# the score (a rendered single-leg squat seen at 45 deg scores 0.14 as a lunge). Calibrated on
+# bench/accuracy.py's rendered matrix and bench/real_clips.py (2026-12-06).
+FEATURES_CLEAR = 0.3
 
 FAMILY_DEFAULT = {
     "squat": "squat",
@@ -39,15 +64,22 @@ FAMILY_DEFAULT = {
 class Recognition:
     family: str
     exercise: str
-    confidence: float
+    confidence: float | None         # None for "unknown"
     scores: dict[str, float]
     features: dict[str, float] = field(default_factory=dict)
+    closest: str | None = None       # the best-scoring family, also when too uncertain to name
 
 
 def _med(x: np.ndarray, mask: np.ndarray, default: float = np.nan) -> float:
     v = x[mask]
     v = v[np.isfinite(v)]
     return float(np.median(v)) if v.size else default
+
+
+def _share(yes: np.ndarray, seen: np.ndarray, mask: np.ndarray) -> float:
+    """Share of the seen frames in `mask` where `yes` holds; 1 (no evidence against) if none was."""
+    m = mask & seen
+    return float(np.mean(yes[m])) if m.any() else 1.0
 
 
 def foot_travel_range(ctx: MovementContext, side: str) -> float:
@@ -161,6 +193,7 @@ def features(ctx: MovementContext) -> dict[str, float]:
     sep_peak = nanpct(sep["total"], 95, 0.0)
     at_sep = sep["total"] >= 0.8 * sep_peak
     tb, ts = bent_leg_travel(ctx, kl, kr, sep["total"], at_sep)
+    dh = feet_height_diff(ctx)
     f = {
         "knee_peak_deg": knee_peak,
         "knee_min_active_deg": _med(kmin, active, 0.0),
@@ -176,8 +209,10 @@ def features(ctx: MovementContext) -> dict[str, float]:
         "sep_active_leg": _med(sep["total"], active, 0.0),
         "sep_peak_leg": sep_peak,
         "sep_range_leg": sep_peak - nanpct(sep["total"], 5, 0.0),
-        # how far the foot-to-foot vector leaves its resting value (a foot goes out and back)
+        # how far the foot-to-foot vector leaves its resting value (a foot goes out and back);
+        # side view: in the image plane only (the lateral part is MediaPipe's depth guess)
         "foot_excursion_leg": nanpct(np.hypot(sep["anterior"] - nanpct(sep["anterior"], 50, 0.0),
+                                              0.0 if ctx.view.view == "sagittal" else
                                               np.nan_to_num(sep["lateral"] - nanpct(sep["lateral"], 50, 0.0))), 95, 0.0),
         # less-bent knee while the feet are far apart AND the knees are working
         "knee_min_at_sep_deg": _med(kmin, at_sep & active if (at_sep & active).any() else at_sep, 0.0),
@@ -185,6 +220,13 @@ def features(ctx: MovementContext) -> dict[str, float]:
         "sep_lateral_at_sep": _med(np.abs(sep["lateral"]), at_sep, 0.0),
         "sep_anterior_at_sep": _med(np.abs(sep["anterior"]), at_sep, 0.0),
         "foot_up_active_leg": _med(np.fmax(fl, fr), active, 0.0),
+        # the higher foot while the feet are far apart: a reach touches down, a leg swung back does not
+        "foot_up_at_sep_leg": _med(np.fmax(fl, fr), at_sep, 0.0),
+        # share of the wide, working frames with both feet on their support (neither lifted
+        # relative to the other, as against the clip's usual): a lunge, not a knee raised in the
+        # air; side view only (feet.FOOT_LIFT_MAX)
+        "feet_grounded_at_sep": _share(np.abs(dh - nanpct(dh, 50)) <= FOOT_LIFT_MAX, np.isfinite(dh),
+                                       at_sep & active if (at_sep & active).any() else at_sep),
         "hip_between_feet": support_geometry(ctx, kl, kr, at_sep & active if (at_sep & active).any() else at_sep)[0],
         "hip_to_support_leg": support_geometry(ctx, kl, kr, active, by_height=True)[1],
         # side view only: from the front both the knee angle and the reach are 3D estimates
@@ -224,9 +266,11 @@ def score_families(f: dict[str, float]) -> dict[str, float]:
     lateral_shift = (still_feet * sigmoid((f["sep_lateral_at_sep"] - 0.8) / 0.1)
                      * sigmoid((0.5 - f["knee_ratio_active"]) / 0.1))
     co_move = sigmoid((f["knee_co_move_deg"] - 30.0) / 8.0)
-    reach_from_squat = sigmoid((f["knee_lead"] - 0.8) / 0.05)     # the free foot never took a step
+    reach_from_squat = sigmoid((f["knee_lead"] - REACH_KNEE_LEAD) / 0.05)   # the free foot never took a step
     split_bend = (sigmoid((f["knee_min_active_deg"] - 45.0) / 8.0) * co_move
                   * sigmoid((f["sep_anterior_at_sep"] - 0.45) / 0.06))     # one foot ahead of the other
+    grounded = sigmoid((f["feet_grounded_at_sep"] - 0.7) / 0.08)  # both feet down while apart (not a knee raise)
+    touches = sigmoid((0.2 - f["foot_up_at_sep_leg"]) / 0.04)     # the reach foot comes down to the floor
     return {
         # a squat shares the load between the feet: hips well over one foot points to one leg
         "squat": round(knees_move * close * still_feet * feet_down * together * not_step
@@ -235,29 +279,54 @@ def score_families(f: dict[str, float]) -> dict[str, float]:
                                   * sigmoid((f["foot_up_active_leg"] - 0.04) / 0.015)
                                   * sigmoid((0.45 - f["foot_excursion_leg"]) / 0.05) * not_step, 3),
         # stepping lunges (feet travel) and split squats (feet planted apart, both knees bend)
-        "lunge": round(knees_move * wide * between * min(1.0, feet_travel * (both_bent + (1 - both_bent) * bent_moves)
-                                                              * (1 - reach_from_squat)
-                                                              + still_feet * split_bend + lateral_shift) * not_step, 3),
+        # (a lateral lunge shifts the hips over the bending leg: no weight-between-the-feet test)
+        "lunge": round(knees_move * wide * min(1.0, between * (feet_travel * (both_bent + (1 - both_bent) * bent_moves)
+                                                               * (1 - reach_from_squat) + still_feet * split_bend)
+                                               + lateral_shift) * grounded * not_step, 3),
         "step_up": round(step, 3),
         # balance on one leg (hips stay over the stance foot) while the other foot travels far
-        # and returns; whether the reaching knee bends does not matter
-        "sebt": round(sigmoid((f["knee_peak_deg"] - 20.0) / 8.0) * wide * feet_travel
-                      * max(1 - between, reach_from_squat) * not_step, 3),
+        # and returns, and touches down; whether the reaching knee bends does not matter. The
+        # reach is the foot's excursion (feet_travel), not the distance between the feet: a
+        # posterolateral reach crosses behind the stance foot
+        "sebt": round(sigmoid((f["knee_peak_deg"] - 20.0) / 8.0) * feet_travel
+                      * max(1 - between, reach_from_squat) * touches * not_step, 3),
     }
 
 
+def exercise_for(family: str, f: dict[str, float]) -> str:
+    """The registry exercise a recognised family is analysed as (the variant comes from the reps)."""
+    if family == "lunge" and f["sep_lateral_at_sep"] > 1.5 * f["sep_anterior_at_sep"] and f["sep_lateral_at_sep"] > 0.5:
+        return "lateral_lunge"
+    return FAMILY_DEFAULT[family]
+
+
+def verified_share(ctx: MovementContext, name: str) -> float:
+    """Share of the reps `name`'s driver finds that show the exercise's defining pattern (0 if none)."""
+    ex = ex_registry.create(name)
+    segs = segment(ctx.t, ex.driver(ctx), ex.params(ctx))
+    ok = 0
+    for seg in segs:
+        ok += ex.pattern_fault(ctx, seg) is None
+        ex.prev_end = seg.end
+    return ok / len(segs) if segs else 0.0
+
+
 def recognize(ctx: MovementContext) -> Recognition:
+    """Family scores from the clip's features, each scaled by the share of its reps that show the
+    family's pattern; confidence = winner x its share of winner + runner-up."""
     f = features(ctx)
     scores = score_families(f)
+    shares = {fam: verified_share(ctx, exercise_for(fam, f)) if sc >= CANDIDATE_SCORE else 0.0
+              for fam, sc in scores.items()}
+    scores = {fam: round(sc * shares[fam], 3) for fam, sc in scores.items()}
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     (best, s1), (_, s2) = ranked[0], ranked[1]
-    if s1 < 0.1:
-        return Recognition("unknown", "unknown", round(1 - s1, 2), scores, f)
-    conf = s1 * (s1 / (s1 + s2 + 1e-6))
-    name = FAMILY_DEFAULT[best]
-    if best == "lunge" and f["sep_lateral_at_sep"] > 1.5 * f["sep_anterior_at_sep"] and f["sep_lateral_at_sep"] > 0.5:
-        name = "lateral_lunge"
-    return Recognition(best, name, round(float(conf), 2), scores, f)
+    # the reps show the family's pattern (share), the clip's features point to it clearly
+    # enough (a full score from FEATURES_CLEAR on), and no other family comes close
+    conf = shares[best] * min(1.0, s1 / FEATURES_CLEAR) * s1 / (s1 + s2 + 1e-6) if s1 > 0 else 0.0
+    if conf < MIN_CONFIDENCE:
+        return Recognition("unknown", "unknown", None, scores, f, closest=best if s1 > 0 else None)
+    return Recognition(best, exercise_for(best, f), round(float(conf), 2), scores, f, closest=best)
 
 
 def refine_variant(family: str, name: str, reps: list) -> str:
@@ -267,9 +336,9 @@ def refine_variant(family: str, name: str, reps: list) -> str:
     if family == "lunge" and name != "lateral_lunge":
         dirs = [r.direction for r in reps if r.direction]
         if dirs:
-            top = max(set(dirs), key=dirs.count)
+            top = Counter(dirs).most_common(1)[0][0]        # a tie goes to the earlier rep's pattern
             name = {"forward": "forward_lunge", "reverse": "reverse_lunge", "static": "split_squat",
-                    "lateral": "lateral_lunge"}.get(top, name)
+                    "walking": "walking_lunge", "lateral": "lateral_lunge"}.get(top, name)
         kd = np.mean([bool(r.metrics.get("knee_drive")) for r in reps])
         oh = np.mean([bool(r.metrics.get("overhead_press")) for r in reps])
         if name == "reverse_lunge" and kd >= 0.5:

@@ -40,7 +40,10 @@ class Rep(BaseModel):
     start_s: float
     bottom_s: float                # deepest point / top of the step / maximal reach
     end_s: float
-    complete: bool = True          # False = partial rep (flagged, left out of averages)
+    complete: bool = True          # False = partial rep: no flags from it, left out of averages and comparisons
+    # why it is partial: "cut by the clip's start", "cut by the clip's end", "cut by a gap in the
+    # pose" (the rest posture before or after it was not seen) or "shallow" (< partial_rep of the median)
+    partial_reason: str | None = None
     direction: str | None = None   # mSEBT reach direction, lunge direction
     events: dict[str, float] = Field(default_factory=dict)
     metrics: dict[str, MetricValue] = Field(default_factory=dict)
@@ -66,7 +69,7 @@ class Asymmetry(BaseModel):
 class MovementReport(BaseModel):
     exercise: str
     exercise_label: str = ""
-    exercise_confidence: float = 0.0
+    exercise_confidence: float | None = None   # recognition confidence; None for "unknown" (nothing recognised)
     exercise_source: Literal["user", "auto"] = "auto"
     recognition_scores: dict[str, float] = Field(default_factory=dict)
     view: View = "unknown"

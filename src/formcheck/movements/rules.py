@@ -8,6 +8,7 @@ from collections import defaultdict
 import numpy as np
 
 from formcheck.movements.report import Asymmetry, Flag, Rep, UnsupportedMeasure
+from formcheck.movements.segment import SHALLOW
 from formcheck.movements.thresholds import ThresholdEntry, Thresholds
 
 UNIT_TEXT = {"deg": "°", "pct": "%", "pct_limb": "% of leg length", "ratio": "", "cm": " cm",
@@ -79,10 +80,12 @@ def sebt_validity(th: Thresholds, rep: Rep) -> list[str]:
 def rep_flags(th: Thresholds, family: str, rep: Rep, variant: dict, excursion_pct: float | None) -> list[Flag]:
     m = rep.metrics
     out: list[Flag | None] = []
-    if not rep.complete and excursion_pct is not None:
+    if not rep.complete:
+        # a partial rep is not the movement the cut-offs describe: only its shallowness is flagged
         e = th.get("partial_rep")
-        if _applies(e, family):
-            out.append(make_flag("partial_rep", e, excursion_pct, rep=rep))
+        if rep.partial_reason == SHALLOW and excursion_pct is not None and _applies(e, family):
+            return [make_flag("partial_rep", e, excursion_pct, rep=rep)]
+        return []
     kd_code = "knee_dominant_ratio_sebt" if family == "sebt" else "knee_dominant_ratio"
     kd = th.get(kd_code)
     knee = m.get("knee_flexion_at_reach_deg") if family == "sebt" else m.get("peak_knee_flexion_deg")
@@ -98,7 +101,10 @@ def rep_flags(th: Thresholds, family: str, rep: Rep, variant: dict, excursion_pc
     out.append(_check(th, "trunk_shin_squat", family, m.get("trunk_minus_shin_deg"), rep))
     out.append(_check(th, "trunk_lateral_lean", family, m.get("peak_trunk_lateral_lean_deg"), rep))
     dfl = th.get("ankle_dorsiflexion_limited")
-    if dfl and m.get("peak_knee_flexion_deg") is not None and m["peak_knee_flexion_deg"] >= dfl.extra("min_knee_flexion_deg", 60.0):
+    # cross-check: with the foot flat the shin's tilt is the dorsiflexion, so a shin tilted past the
+    # cut-off (or not measured) means the low reading is the foot landmarks, not the ankle
+    if (dfl and m.get("peak_knee_flexion_deg") is not None and m["peak_knee_flexion_deg"] >= dfl.extra("min_knee_flexion_deg", 60.0)
+            and dfl.exceeded(m.get("shank_inclination_bottom_deg"))):
         out.append(_check(th, "ankle_dorsiflexion_limited", family, m.get("ankle_dorsiflexion_bottom_deg"), rep))
     if family != "sebt":
         out.append(_check(th, "heel_lift", family, m.get("heel_lift_deg"), rep))
@@ -120,7 +126,14 @@ def _usable(rep: Rep) -> bool:
     return rep.complete and rep.metrics.get("valid", True) is not False
 
 
+def min_reps_per_side(th: Thresholds) -> int:
+    """Complete reps each side needs before the sides are compared (thresholds.toml, asymmetry_pct)."""
+    entry = th.get("asymmetry_pct")
+    return int(entry.extra("min_reps_per_side", 2)) if entry else 2
+
+
 def asymmetry(th: Thresholds, family: str, reps: list[Rep], metrics: list[tuple[str, str]]) -> tuple[list[Asymmetry], list[Flag]]:
+    """Left vs right per metric, from complete reps only, where each side has `min_reps_per_side`."""
     entry = th.get("asymmetry_pct")
     rows, flags = [], []
     groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -137,8 +150,9 @@ def asymmetry(th: Thresholds, family: str, reps: list[Rep], metrics: list[tuple[
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     groups[name][rep.side].append(float(v))
     units = {(f"{k}[{r.direction}]" if family == "sebt" else k): u for r in reps for k, u in metrics}
+    least = min_reps_per_side(th)
     for name, by in groups.items():
-        if not by.get("left") or not by.get("right"):
+        if len(by.get("left", ())) < least or len(by.get("right", ())) < least:
             continue
         best = max if family == "sebt" and name.startswith("reach") else np.mean
         lv, rv = float(best(by["left"])), float(best(by["right"]))
@@ -214,7 +228,7 @@ def consistency(th: Thresholds, family: str, reps: list[Rep], key: str) -> list[
             groups[(rep.side, rep.direction if family == "sebt" else None)].append(float(v))
     out = []
     for (side, direction), vals in groups.items():
-        if len(vals) < 3 or abs(np.mean(vals)) < 1e-6:
+        if len(vals) < entry.extra("min_reps", 3) or abs(np.mean(vals)) < 1e-6:
             continue
         cv = float(np.std(vals, ddof=1) / abs(np.mean(vals)) * 100)
         if entry.exceeded(cv):

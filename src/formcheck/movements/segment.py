@@ -11,9 +11,16 @@ hip height for step-ups, foot-to-foot distance for mSEBT reaches. A rep:
 * `enter` > `exit` (hysteresis): an angle hovering around one threshold does not add reps.
 * A rep must last `min_rep_s` between the crossings; a dip below `exit` shorter than
   `min_gap_s` does not end it (a wobble at the bottom of a paused rep stays one rep).
-* NaN gaps up to `max_gap_s` are bridged; a longer gap ends the current rep and it is dropped
-  (we do not invent the part we did not see).
-* Partial reps: excursion below `partial_frac` of the median excursion -> `complete=False`.
+* NaN gaps up to `max_gap_s` are bridged; a longer gap is not (we do not invent the part we
+  did not see).
+* A rep must be seen going down into its bottom (crossing `enter`) and back to the rest zone.
+  One already past `enter` in the clip's first frame (or after a gap longer than `max_gap_s`),
+  or not back in the rest zone by its last frame (or before such a gap), is kept as partial with
+  the reason (`CUT_START`, `CUT_END`, `CUT_GAP`); a rep still going on when a gap ends is one
+  rep. A rep the clip opens on part-way down counts, as long as its bottom was reached in view:
+  what finishes a rep is the return.
+* Partial reps: excursion below `partial_frac` of the median excursion of the uncut reps ->
+  `SHALLOW`. A partial rep has `complete=False` and its `partial_reason`.
 """
 
 from __future__ import annotations
@@ -23,6 +30,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.movements.signals import fill_gaps, nanpct, smooth
+
+CUT_START = "cut by the clip's start"
+CUT_END = "cut by the clip's end"
+CUT_GAP = "cut by a gap in the pose"
+SHALLOW = "shallow"
 
 
 @dataclass
@@ -49,6 +61,7 @@ class Segment:
     peak_value: float
     excursion: float
     complete: bool = True
+    partial_reason: str | None = None   # why complete is False (CUT_START, CUT_END, CUT_GAP, SHALLOW)
 
     def events(self, t: np.ndarray, names: tuple[str, str, str, str, str]) -> dict[str, float]:
         """names: (start, peak, plateau_start, plateau_end, end) event names."""
@@ -83,22 +96,30 @@ def segment(t: np.ndarray, driver: np.ndarray, p: SegmentParams,
     exit_ = rest + min(p.exit_frac * rng, enter - rest - 0.1 * rng)
     rest_lvl = rest + p.rest_frac * rng
 
-    # 1) hysteresis state machine -> raw [enter crossing, exit crossing] intervals
-    raw: list[list[int]] = []
+    # 1) hysteresis state machine -> raw [enter crossing, exit crossing, reason] intervals. A rep
+    # already past `enter` where the picture starts (the clip's first frame, or after a long gap)
+    # was not seen going down into its bottom: cut there.
+    raw: list[list] = []
     inside = False
     start_i = 0
     below_since: int | None = None
+    reason: str | None = None
+    seen = np.isfinite(x)
     n = len(x)
+    first, last = (int(np.flatnonzero(seen)[0]), int(np.flatnonzero(seen)[-1])) if seen.any() else (0, -1)
     for i in range(n):
         v = x[i]
-        if not np.isfinite(v):
-            if inside:  # long gap: drop the rep in progress
-                inside = False
-                below_since = None
+        if not seen[i]:
+            if inside and below_since is not None:   # came up, then a long gap: that rep is over
+                raw.append([start_i, below_since, reason])
+                inside, below_since = False, None
+            elif inside:                             # a long gap inside a rep: it goes on after it
+                reason = CUT_GAP
             continue
         if not inside:
             if v >= enter:
                 inside, start_i, below_since = True, i, None
+                reason = None if i > first and seen[i - 1] else (CUT_START if i == first else CUT_GAP)
         else:
             if v < exit_:
                 if below_since is None:
@@ -107,40 +128,59 @@ def segment(t: np.ndarray, driver: np.ndarray, p: SegmentParams,
                 if t[i] - t[below_since] < p.min_gap_s:
                     below_since = None      # a short dip: same rep
                 else:
-                    raw.append([start_i, below_since])
-                    start_i, below_since = i, None
+                    raw.append([start_i, below_since, reason])
+                    start_i, below_since, reason = i, None, None
             if below_since is not None and t[i] - t[below_since] >= p.min_gap_s:
-                raw.append([start_i, below_since])
+                raw.append([start_i, below_since, reason])
                 inside, below_since = False, None
-    # A rep still open at the end of the clip is dropped unless it came back below exit.
-    if inside and below_since is not None:
-        raw.append([start_i, below_since])
+    if inside:  # still open when the clip ends
+        raw.append([start_i, last if below_since is None else below_since, reason])
 
     raw = [r for r in raw if t[r[1]] - t[r[0]] >= p.min_rep_s]
 
-    # 2) extend to the rest zone on both sides, find peak and plateau
-    segs: list[Segment] = []
+    # 2) extend to the rest zone on both sides (not past the clip's edge or a gap). A rep must be
+    # seen back in the rest zone: one whose return stops at the clip's end or a long gap is cut.
+    spans: list[tuple] = []
     prev_end = 0
-    for k, (a, b) in enumerate(raw):
+    for k, (a, b, reason) in enumerate(raw):
         nxt = raw[k + 1][0] if k + 1 < len(raw) else n - 1
         s = a
-        while s > prev_end and np.isfinite(x[s - 1]) and x[s] > rest_lvl and x[s - 1] <= x[s] + 0.02 * rng:
+        while s > prev_end and seen[s - 1] and x[s] > rest_lvl and x[s - 1] <= x[s] + 0.02 * rng:
             s -= 1
         e = b
-        while e < nxt and np.isfinite(x[e + 1]) and x[e] > rest_lvl and x[e + 1] <= x[e] + 0.02 * rng:
+        while e < nxt and seen[e + 1] and x[e] > rest_lvl and x[e + 1] <= x[e] + 0.02 * rng:
             e += 1
+        if reason is None and x[e] > rest_lvl and (e == last or not seen[e + 1]):
+            reason = CUT_END if e == last else CUT_GAP
+        spans.append((s, a, b, e, reason))
+        prev_end = e
+
+    segs: list[Segment] = []
+    tol = p.plateau_frac * rng
+    for s, a, b, e, reason in spans:
         win = x[a:b + 1]
         pk = a + int(np.nanargmax(win))
         pv = float(x[pk])
-        tol = p.plateau_frac * rng
         near = np.flatnonzero(np.isfinite(win) & (win >= pv - tol)) + a
         segs.append(Segment(start=s, peak=pk, plateau_start=int(near.min()), plateau_end=int(near.max()),
-                            end=e, peak_value=pv, excursion=pv - min(x[s], x[e])))
-        prev_end = e
+                            end=e, peak_value=pv, excursion=pv - min(x[s], x[e]),
+                            partial_reason=reason))
 
-    # 3) partial reps relative to the median excursion
-    if segs:
-        med = float(np.median([sg.excursion for sg in segs]))
-        for sg in segs:
-            sg.complete = sg.excursion >= p.partial_frac * med
+    mark_shallow(segs, p.partial_frac)
     return segs
+
+
+def whole_median(segs: list[Segment]) -> float:
+    """Median excursion of the reps seen whole (not cut by the clip or a gap); 0 if none."""
+    whole = [sg.excursion for sg in segs if sg.partial_reason in (None, SHALLOW)]
+    return float(np.median(whole)) if whole else 0.0
+
+
+def mark_shallow(segs: list[Segment], partial_frac: float) -> None:
+    """(Re)mark as SHALLOW the reps seen whole whose excursion is below partial_frac x the median
+    of those reps; set `complete` from `partial_reason`."""
+    med = whole_median(segs)
+    for sg in segs:
+        if sg.partial_reason in (None, SHALLOW):
+            sg.partial_reason = SHALLOW if sg.excursion < partial_frac * med else None
+        sg.complete = sg.partial_reason is None

@@ -29,6 +29,7 @@ class RepResult:
     events: dict[str, float]
     metrics: dict[str, Any]
     bottom: int                      # index of the deepest point / top / maximal reach
+    not_a_rep: str | None = None     # why the movement does not follow the exercise (set-up, walking in)
 
 
 class BaseExercise:
@@ -36,6 +37,7 @@ class BaseExercise:
     event_names: tuple[str, str, str, str, str] = (
         "descent_start", "bottom", "bottom_start", "ascent_start", "end")
     default_params = SegmentParams(min_range=30.0)
+    prev_end = 0                     # last frame of the previous rep (set by the caller, in rep order)
 
     def __init__(self, spec: ExerciseSpec):
         self.spec = spec
@@ -58,6 +60,12 @@ class BaseExercise:
 
     def analyse_rep(self, ctx: MovementContext, seg: Segment) -> RepResult:  # pragma: no cover
         raise NotImplementedError
+
+    def pattern_fault(self, ctx: MovementContext, seg: Segment) -> str | None:
+        """Why the movement in `seg` is not a rep of this exercise (its defining pattern is missing:
+        a set-up step, walking in, another exercise); None when it is. Cheap: recognition asks it of
+        every candidate rep."""
+        return None
 
     def depth_metric(self) -> str:
         """Metric used for consistency across reps."""

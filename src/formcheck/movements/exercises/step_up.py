@@ -3,6 +3,8 @@
 Driver: mid-hip height above the floor (leg lengths) - it rises by the box height.
 Events: up_start, top (highest hip), top_start, down_start, end.
 Working side = the lead leg, the foot already raised onto the box as the hips start to rise.
+A rep is a step: the body rises onto a support one foot stands on (`pattern_fault`); a jump
+leaves the floor with both feet at once.
 """
 
 from __future__ import annotations
@@ -13,10 +15,21 @@ from formcheck.movements.context import MovementContext, other
 from formcheck.movements.exercises.base import BaseExercise, RepResult
 from formcheck.movements.metrics import heel_rise, loaded_leg_metrics, tempo, window
 from formcheck.movements.segment import Segment, SegmentParams
-from formcheck.movements.signals import clean, nanmax, nanpct
+from formcheck.movements.signals import at, clean, nanmax, nanmin, nanpct
 
 KNEE_DRIVE_HIP_DEG = 60.0
 KNEE_DRIVE_HEIGHT = 0.80      # free knee this many leg lengths above the box surface
+# While the hips rise a foot stays planted on the support, this close to its place (leg lengths;
+# 75th percentile of the frames: a planted foot's point moves up to ~0.14 on real step-ups as the
+# shin rolls over it, a box jump carries the feet up by the box height, 0.24-0.29 on rendered
+# ones), and a knee straightens by at least STEP_KNEE_EXTENSION_DEG over the rise and again over
+# its upper half, without bending again by as much: the lead leg lifts the body (real step-ups
+# 75-108 deg over the rise, 21-46 over its upper half; rendered 44-88), whereas a jump's knees
+# straighten to take off, then hold or bend in the air and bend to land. The knee also decides
+# where the image cannot: from the front a jump toward the camera and up onto a box keeps the
+# feet nearer their place in the picture.
+PLANTED = 0.20
+STEP_KNEE_EXTENSION_DEG = 15.0
 
 
 class Exercise(BaseExercise):
@@ -32,6 +45,31 @@ class Exercise(BaseExercise):
         hl = nanpct(ctx.foot_height("left")[sl], 50, 0.0)
         hr = nanpct(ctx.foot_height("right")[sl], 50, 0.0)
         return "left" if hl >= hr else "right"
+
+    def pattern_fault(self, ctx: MovementContext, seg: Segment) -> str | None:
+        """The body must rise onto a support by one leg: while the hips climb, one foot stays
+        planted (on the box) and a knee straightens all the way up, without bending again. In a
+        jump both feet leave the floor together and the legs fly with the body (then bend to land)."""
+        rise = np.arange(seg.start, seg.peak + 1)
+        if rise.size < 2:
+            return None
+        # by place, not by label (the feet cross in the image as the trail leg comes up, where the
+        # model may swap their labels): the place some foot stays nearest to, among those seen
+        feet = [ctx.foot_point_xy(s)[rise] for s in ("left", "right")]
+        places = np.concatenate(feet)
+        places = places[np.isfinite(places).all(axis=1)]
+        with np.errstate(all="ignore"):
+            spread = [nanpct(np.fmin(*(np.linalg.norm(f - place, axis=1) for f in feet)), 75) for place in places]
+        planted = not spread or min(spread) <= PLANTED * ctx.leg_length_px["ref"]
+        h = ctx.hip_height[rise]
+        upper = int(np.argmax(h >= h[0] + 0.5 * (seg.peak_value - h[0])))     # where the upper half starts
+        knees = [ctx.angle("knee_flexion", s, allow_any=True)[rise] for s in ("left", "right")]
+        straightens = any(at(k, 0, 1) - nanmin(k) >= STEP_KNEE_EXTENSION_DEG            # over the rise
+                          and nanmax(k) - at(k, 0, 1) <= STEP_KNEE_EXTENSION_DEG        # without bending again
+                          for k in knees)
+        if not (planted and straightens):
+            return "no step: the body did not rise onto a support by one leg (both feet left the floor, as in a jump)"
+        return None
 
     def analyse_rep(self, ctx: MovementContext, seg: Segment) -> RepResult:
         side = self.lead_side(ctx, seg)
@@ -57,7 +95,7 @@ class Exercise(BaseExercise):
         m["knee_drive"] = bool((np.isfinite(kd_hip) and kd_hip >= KNEE_DRIVE_HIP_DEG)
                                or (not np.isfinite(kd_hip) and np.isfinite(kd_h) and kd_h >= KNEE_DRIVE_HEIGHT))
         return RepResult(side=side, direction=None, events=seg.events(ctx.t, self.event_names),
-                         metrics=m, bottom=seg.peak)
+                         metrics=m, bottom=seg.peak, not_a_rep=self.pattern_fault(ctx, seg))
 
     def depth_metric(self) -> str:
         return "hip_rise_pct_leg"
