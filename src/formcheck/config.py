@@ -29,6 +29,12 @@ class PoseSettings(BaseModel):
     # side mSEBT reach error 3.0 -> 6.1 % of leg length), so it is off by default.
     # 1/3 s: a second person must be seen in two scans (>= 0.5 s) to count.
     people_scan_interval_s: float = Field(0.0, ge=0)
+    # MediaPipe's person detector returns the dominant person and misses a smaller one beside
+    # them (a presenter in the foreground hid the athlete in every frame). This often the
+    # people tracked are painted over and the detector looks again; when the subject turns
+    # out to be someone it missed, the clip is tracked again with the others painted over
+    # (pose/masking.py). 0 = off. One look a second finds anyone present for longer.
+    hidden_people_scan_s: float = Field(1.0, ge=0)
     min_detection_confidence: float = Field(0.5, ge=0, le=1)
     min_presence_confidence: float = Field(0.5, ge=0, le=1)
     min_tracking_confidence: float = Field(0.5, ge=0, le=1)

@@ -18,14 +18,16 @@ import numpy as np
 
 from formcheck import __version__
 from formcheck.config import Settings
-from formcheck.errors import NoPersonError
+from formcheck.errors import FormcheckError, NoPersonError, SubjectNotFoundError
 from formcheck.kinematics import compute_kinematics
+from formcheck.kinematics.support import supported_angles
 from formcheck.movements import analyze_movement
 from formcheck.outputs import plot_angles, write_angles_csv, write_mot
 from formcheck.outputs.annotated import write_annotated_video
 from formcheck.pose.landmarker import extract_poses, save_series
 from formcheck.pose.marker import find_floor_marker
 from formcheck.pose.models import resolve_model
+from formcheck.pose.tracking import NoSubjectAtPoint, SubjectHint
 from formcheck.schema import (
     Analysis,
     AngleSummary,
@@ -58,15 +60,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _summaries(angles: AngleSeries) -> list[AngleSummary]:
+def _summaries(angles: AngleSeries, measured: AngleSeries) -> list[AngleSummary]:
+    """Per column of the supported `angles`; frames_withheld counts what the frame rule took from
+    `measured` in a column still shown (a column withheld whole says why in withheld_measures)."""
     out = []
     for name, values in angles.angles.items():
         valid = values[~np.isnan(values)]
+        lost = np.isfinite(measured.angles[name]) & np.isnan(values)
         stats = (float(valid.min()), float(np.median(valid)), float(valid.max())) if valid.size else (None,) * 3
         out.append(
             AngleSummary(
                 name=name,
                 valid_fraction=round(valid.size / max(1, values.size), 4),
+                frames_withheld=0 if name in angles.withheld else int(lost.sum()),
                 min=None if stats[0] is None else round(stats[0], 2),
                 median=None if stats[1] is None else round(stats[1], 2),
                 max=None if stats[2] is None else round(stats[2], 2),
@@ -88,6 +94,17 @@ def _longest_gap_s(time_s: np.ndarray, ok: np.ndarray) -> float:
     return float(longest)
 
 
+def parse_subject(subject: str | SubjectHint | None) -> SubjectHint:
+    """The user's subject choice, checked before any work (a user error, not a crash)."""
+    if isinstance(subject, SubjectHint):
+        return subject
+    try:
+        return SubjectHint.parse(subject)
+    except ValueError as exc:
+        raise FormcheckError(f"{exc}.", "Give auto, largest, most-moving, or X,Y@T: the person at that point "
+                             "(fractions of the frame's width and height) at T seconds.") from None
+
+
 def analyze_video(
     video: str | Path,
     out_dir: str | Path,
@@ -96,9 +113,12 @@ def analyze_video(
     exercise: str = "auto",
     leg_length_cm: dict[str, float] | None = None,
     marker_size_cm: float | None = None,
+    subject: str | SubjectHint | None = None,
     progress: Progress | None = None,
 ) -> AnalysisResult:
+    """subject: who to analyse (pose.tracking.SubjectHint: auto, largest, most-moving or X,Y@T)."""
     settings = settings or Settings()
+    hint = parse_subject(subject)
     out_dir = Path(out_dir)
     info = probe(video, settings.limits.min_duration_s, settings.limits.max_duration_s)
     model_path = resolve_model(settings.pose.model)
@@ -114,7 +134,11 @@ def analyze_video(
 
         return advance
 
-    raw = extract_poses(info, settings.pose, progress=tick("pose"))
+    try:
+        raw = extract_poses(info, settings.pose, progress=tick("pose"), subject=hint)
+    except NoSubjectAtPoint as exc:
+        raise SubjectNotFoundError(f"There is {exc}.", "Point at the person's body in a frame where they are "
+                                   "visible, or leave the subject on auto.") from None
     pose_fraction = float(raw.detected.mean()) if len(raw) else 0.0
     if pose_fraction < settings.limits.min_pose_fraction:
         raise NoPersonError(
@@ -135,6 +159,8 @@ def analyze_video(
                               "full model read 0.5-5.3 cm short, the heavy one within 2.3 cm (--model heavy, "
                               "after python models/build.py heavy).")
 
+    # one rule for every output, the one the analysis used: what the view and the picture support
+    shown = supported_angles(angles, clean, movement.view)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
         "angles_csv": "angles.csv",
@@ -143,12 +169,12 @@ def analyze_video(
         "annotated_video": "annotated.mp4",
     }
     save_series(raw, out_dir / files["landmarks"])
-    write_angles_csv(angles, out_dir / files["angles_csv"])
-    write_mot(angles, out_dir / files["angles_mot"], name=f"formcheck joint angles: {info.path.name}")
+    write_angles_csv(shown, out_dir / files["angles_csv"])
+    write_mot(shown, out_dir / files["angles_mot"], name=f"formcheck joint angles: {info.path.name}")
     spans = [(rep.start_s, rep.end_s, f"{rep.index}{rep.side[0].upper()}") for rep in movement.reps]
-    for plot in plot_angles(angles, out_dir, spans):
+    for plot in plot_angles(shown, out_dir, spans):
         files[f"plot_{plot.stem}"] = plot.name
-    write_annotated_video(info, clean, angles, out_dir / files["annotated_video"], tick("video"))
+    write_annotated_video(info, clean, shown, out_dir / files["annotated_video"], tick("video"))
 
     warnings = []
     if raw.subject.people_seen > 1:
@@ -189,12 +215,13 @@ def analyze_video(
             longest_gap_s=round(_longest_gap_s(raw.time_s, knee_ok), 3),
             warnings=warnings,
         ),
-        angles=_summaries(angles),
+        angles=_summaries(shown, angles),
+        withheld_measures=shown.withheld,
         movement=movement,
         files=files,
     )
     tmp = out_dir / "analysis.json.tmp"
     tmp.write_text(json.dumps(analysis.model_dump(mode="json"), indent=2))
     os.replace(tmp, out_dir / "analysis.json")
-    return AnalysisResult(analysis, out_dir, clean, angles)
+    return AnalysisResult(analysis, out_dir, clean, shown)
 

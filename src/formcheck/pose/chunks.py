@@ -16,11 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck.landmarks import NUM_LANDMARKS
+from formcheck.pose.appearance import REGION_NAMES
 from formcheck.pose.tracking import SAME_FRAME_S, Detection, shared_frames
 
 # Disagreement when one chunk sees a person the other does not (median landmark distances
 # are a small fraction of the image diagonal, so this always loses to a real match).
 UNMATCHED_COST = 1.0
+APPEARANCE_UNSEEN = np.full((len(REGION_NAMES), 3), np.nan)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,9 @@ def pack_detections(times: np.ndarray, per_frame: list[list[Detection]]) -> dict
         "world_xyz": stack("world_xyz", (NUM_LANDMARKS, 3)),
         "visibility": stack("visibility", (NUM_LANDMARKS,)),
         "presence": stack("presence", (NUM_LANDMARKS,)),
+        # NaN where a detection carries no colours (appearance.describe was not run)
+        "appearance": np.stack([APPEARANCE_UNSEEN if det.appearance is None else det.appearance for det in flat])
+        if flat else np.zeros((0, *APPEARANCE_UNSEEN.shape)),
     }
 
 
@@ -152,6 +157,7 @@ def unpack_detections(packed: dict[str, np.ndarray]) -> tuple[np.ndarray, list[l
                 world_xyz=packed["world_xyz"][k],
                 visibility=packed["visibility"][k],
                 presence=packed["presence"][k],
+                appearance=packed["appearance"][k],
             )
             for k in range(s, e)
         ]

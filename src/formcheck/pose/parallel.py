@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from formcheck.config import PoseSettings
 from formcheck.pose.chunks import Chunk, pack_detections
+from formcheck.pose.masking import MaskPlan
 from formcheck.processes import run_parallel, worker_count
 from formcheck.sources import VideoInfo, iter_frames, read_ahead
 
@@ -23,6 +24,8 @@ def _detect_chunk(
     settings: PoseSettings,
     chunk: Chunk,
     scan_settings: PoseSettings | None,
+    scan_interval_s: float,
+    mask: MaskPlan | None,
     report: Callable[[int], None],
 ) -> dict:
     """Worker process body: packed detections of one chunk (the track, and the people scan
@@ -42,8 +45,8 @@ def _detect_chunk(
     with create_landmarker(settings) as landmarker, open_scanner(scan_settings) as scanner:
         track, scan = detect_frames(
             landmarker, counted(read_ahead(frames)), info.width, info.height,
-            scanner=scanner, scan_interval_s=scan_settings.people_scan_interval_s if scan_settings else 0.0,
-            scan_from_s=chunk.core_start_s, scan_until_s=core_end,
+            scanner=scanner, scan_interval_s=scan_interval_s,
+            scan_from_s=chunk.core_start_s, scan_until_s=core_end, mask=mask,
         )  # fmt: skip
     return {"track": pack_detections(track.times, track.per_frame), "scan": pack_detections(scan.times, scan.per_frame)}
 
@@ -54,7 +57,9 @@ def detect_chunks(
     chunks: list[Chunk],
     progress: Callable[[int], None] | None = None,
     scan_settings: PoseSettings | None = None,
+    scan_interval_s: float = 0.0,
+    mask: MaskPlan | None = None,
 ) -> list[dict]:
     """Per chunk, in chunk order: {"track": packed detections, "scan": packed people scan}
     (see chunks.pack_detections)."""
-    return run_parallel(_detect_chunk, [(info, settings, chunk, scan_settings) for chunk in chunks], progress)
+    return run_parallel(_detect_chunk, [(info, settings, chunk, scan_settings, scan_interval_s, mask) for chunk in chunks], progress)

@@ -210,6 +210,7 @@ class JobManager:
             self.settings.progress_interval_s,
             job.leg_length_cm,
             job.marker_size_cm,
+            job.subject,
         ))
 
     def _crashed(self, job_id: str, reason: str) -> None:

@@ -52,6 +52,7 @@ ADDED_COLUMNS = {
     "leg_length_left_cm": "REAL",   # per-upload scale: ASIS to medial malleolus, cm
     "leg_length_right_cm": "REAL",
     "marker_size_cm": "REAL",       # side of the printed ArUco floor marker, cm
+    "subject": "TEXT",              # who to analyse (pose.tracking.SubjectHint); NULL = auto
 }
 
 
@@ -102,6 +103,7 @@ class Job:
     leg_length_left_cm: float | None = None
     leg_length_right_cm: float | None = None
     marker_size_cm: float | None = None
+    subject: str | None = None
 
     @property
     def leg_length_cm(self) -> dict[str, float] | None:
@@ -160,13 +162,14 @@ class JobStore:
 
     def create(self, job_id: str, *, exercise: str, model: str, input_name: str, file_name: str,
                leg_length_left_cm: float | None = None, leg_length_right_cm: float | None = None,
-               marker_size_cm: float | None = None) -> Job:
+               marker_size_cm: float | None = None, subject: str | None = None) -> Job:
         stamp = now()
         self._retry(lambda conn: conn.execute(
             "INSERT INTO jobs (id, status, exercise, model, input_name, file_name, created_at, updated_at,"
-            " leg_length_left_cm, leg_length_right_cm, marker_size_cm) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " leg_length_left_cm, leg_length_right_cm, marker_size_cm, subject)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (job_id, QUEUED, exercise, model, input_name, file_name, stamp, stamp,
-             leg_length_left_cm, leg_length_right_cm, marker_size_cm),
+             leg_length_left_cm, leg_length_right_cm, marker_size_cm, subject),
         ))
         job = self.get(job_id)
         assert job is not None

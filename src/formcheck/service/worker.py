@@ -46,6 +46,7 @@ def run_job(
     progress_interval_s: float = 0.5,
     leg_length_cm: dict[str, float] | None = None,
     marker_size_cm: float | None = None,
+    subject: str | None = None,
 ) -> str:
     """Run the pipeline for one job; return its final status. Never raises for a job's own failure.
 
@@ -83,7 +84,7 @@ def run_job(
         shutil.rmtree(final, ignore_errors=True)
         settings = Settings.model_validate(pipeline_settings)
         analyze_video(folder / input_name, partial, settings, exercise=exercise, leg_length_cm=leg_length_cm,
-                      marker_size_cm=marker_size_cm, progress=progress)
+                      marker_size_cm=marker_size_cm, subject=subject, progress=progress)
         partial.rename(final)
         if store.mark_done(job_id, attempt):
             return "done"

@@ -69,8 +69,42 @@ async function loadExercises() {
 // ---- file choice and drag-and-drop ------------------------------------------------------
 let chosenFile = null;
 
+// ---- who to analyse: a click on the person in the clip's first frame (the API's `subject`) ----
+let subjectPoint = null; // "x,y@t": fractions of the frame, seconds
+
+function showSubjectPicker(file) {
+  subjectPoint = null;
+  $("subject-dot").hidden = true;
+  $("subject-clear").hidden = true;
+  $("subject-choice").textContent = "Automatic";
+  const preview = $("subject-preview");
+  if (preview.src) URL.revokeObjectURL(preview.src);
+  $("subject-pick").hidden = !file;
+  if (file) preview.src = URL.createObjectURL(file);
+}
+
+$("subject-preview").addEventListener("click", (event) => {
+  const video = event.currentTarget;
+  const box = video.getBoundingClientRect();
+  // the picture inside the element (letterboxed by object-fit: contain)
+  const scale = Math.min(box.width / video.videoWidth, box.height / video.videoHeight);
+  const w = video.videoWidth * scale, h = video.videoHeight * scale;
+  const x = (event.clientX - box.left - (box.width - w) / 2) / w;
+  const y = (event.clientY - box.top - (box.height - h) / 2) / h;
+  if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return;
+  subjectPoint = `${x.toFixed(3)},${y.toFixed(3)}@${video.currentTime.toFixed(2)}`;
+  const dot = $("subject-dot");
+  dot.style.left = `${event.clientX - box.left}px`;
+  dot.style.top = `${event.clientY - box.top}px`;
+  dot.hidden = false;
+  $("subject-clear").hidden = false;
+  $("subject-choice").textContent = "This person will be analysed.";
+});
+$("subject-clear").addEventListener("click", () => showSubjectPicker(chosenFile));
+
 function choose(file) {
   chosenFile = file || null;
+  showSubjectPicker(chosenFile);
   $("drop-text").textContent = file ? `${file.name} (${(file.size / 1e6).toFixed(1)} MB)` : "Drop a video here, or choose a file";
   $("submit").disabled = !file;
   $("error-box").hidden = true;
@@ -96,6 +130,7 @@ $("upload-form").addEventListener("submit", (event) => {
   form.append("exercise", $("exercise").value);
   if ($("model").value) form.append("model", $("model").value);
   for (const id of SCALE_INPUTS) if ($(id).value) form.append($(id).name, $(id).value);
+  if (subjectPoint) form.append("subject", subjectPoint);
   form.append("file", chosenFile, chosenFile.name);
 
   const xhr = new XMLHttpRequest();
@@ -163,7 +198,10 @@ function renderSummary(a, job) {
   const m = a.movement;
   const rows = [["File", job.file_name || a.input.file_name]];
   if (m) {
-    rows.push(["Exercise", `${m.exercise_label || m.exercise} (${m.exercise_source === "auto" ? `recognised, confidence ${m.exercise_confidence.toFixed(2)}` : "chosen"})`]);
+    const how = m.exercise_source !== "auto" ? "chosen"
+      : m.exercise_confidence == null ? "not recognised: choose it in the Exercise menu and upload again"
+      : `recognised, confidence ${m.exercise_confidence.toFixed(2)}`;
+    rows.push(["Exercise", `${m.exercise_label || "none of the known exercises"} (${how})`]);
     rows.push(["Camera view", `${m.view} (confidence ${m.view_confidence.toFixed(2)})`]);
     rows.push(["Reps", `${m.rep_count} complete${m.partial_rep_count ? `, ${m.partial_rep_count} partial` : ""}`]);
   }
@@ -191,7 +229,7 @@ function renderReps(m) {
     keys.map((k) => el("th", {}, k.replaceAll("_", " "))));
   const rows = m.reps.map((r) => el("tr", {},
     el("td", {}, r.index), el("td", {}, r.side), el("td", {}, seekButton(r.start_s)), el("td", {}, seekButton(r.bottom_s)),
-    el("td", {}, seekButton(r.end_s)), el("td", {}, r.complete ? "yes" : "partial"), el("td", {}, r.flags.length),
+    el("td", {}, seekButton(r.end_s)), el("td", {}, r.complete ? "yes" : `partial${r.partial_reason ? `: ${r.partial_reason}` : ""}`), el("td", {}, r.flags.length),
     keys.map((k) => el("td", {}, fmt(r.metrics[k])))));
   table.replaceChildren(head, ...rows);
 }
@@ -219,7 +257,7 @@ async function loadChart(job) {
   try {
     const response = await fetch(job.links.angles_csv);
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    chart.load(await response.text(), m ? m.reps : [], $("chart-plane").value);
+    chart.load(await response.text(), m ? m.reps : [], $("chart-plane").value, job.analysis.withheld_measures);
   } catch (err) {
     $("chart-error").hidden = false;
   }

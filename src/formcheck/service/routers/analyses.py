@@ -10,8 +10,9 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from formcheck.errors import FormcheckError
+from formcheck.errors import FormcheckError, UnknownExerciseError
 from formcheck.movements import exercises as ex_registry
+from formcheck.pose.tracking import SubjectHint
 from formcheck.service.deps import DoneJobDep, JobDep, ManagerDep, SettingsDep, StoreDep, load_analysis
 from formcheck.service.errors import InvalidParameterError, NotFoundError, QueueFullError, StorageFullError
 from formcheck.service.models import (
@@ -58,6 +59,10 @@ UPLOAD_FIELDS = {
     "leg_length_left_cm": _cm(LEG_LENGTH_CM, "left leg length, ASIS to medial malleolus"),
     "leg_length_right_cm": _cm(LEG_LENGTH_CM, "right leg length, ASIS to medial malleolus"),
     "marker_size_cm": _cm(MARKER_SIZE_CM, "side of the printed ArUco floor marker (DICT_4X4_50 id 0)"),
+    "subject": {"type": "string", "default": "auto",
+                "description": "Who to analyse: auto (the person doing the exercise), largest, most-moving, or "
+                               "X,Y@T, the person at that point (fractions of the frame's width and height) at "
+                               "T seconds, e.g. a click on the first frame: 0.62,0.48@0."},
 }
 
 
@@ -71,17 +76,20 @@ def upload_body(*fields: str) -> dict:
 UPLOAD_BODY = upload_body(*UPLOAD_FIELDS)
 
 
-def exercise_choices() -> list[str]:
-    return ["auto", *sorted(ex_registry.registry()), *sorted(ex_registry.aliases())]
+def _check_subject(value: str | None) -> str | None:
+    try:
+        hint = SubjectHint.parse(value)
+    except ValueError as exc:
+        raise InvalidParameterError(f"{exc}.", "Leave subject empty, or give auto, largest, most-moving or "
+                                    "X,Y@T.") from None
+    return None if hint.rule == "auto" else str(hint)
 
 
 def _check_exercise(value: str) -> str:
-    value = (value or "auto").strip()
-    key = value.lower().replace("-", "_").replace(" ", "_")
-    known = set(ex_registry.registry()) | set(ex_registry.aliases()) | {"auto"}
-    if key not in known and value not in known:
-        raise InvalidParameterError(f"Unknown exercise {value[:40]!r}.", "Use auto or one of: " + ", ".join(exercise_choices()))
-    return key if key in known else value
+    try:
+        return ex_registry.resolve(value)
+    except UnknownExerciseError as exc:
+        raise InvalidParameterError(exc.message, exc.hint) from None
 
 
 def _check_model(value: str | None, default: str) -> str:
@@ -169,6 +177,7 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
         exercise = _check_exercise(exercise or upload.fields.get("exercise", "auto"))
         model = _check_model(upload.fields.get("model"), settings.model)
         scale = _check_scale(upload.fields, leg_length_cm)
+        subject = _check_subject(upload.fields.get("subject"))
         input_name = "input" + safe_suffix(upload.file_name)
         source = folder / input_name
         upload.path.rename(source)
@@ -180,7 +189,7 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
             raise
         job = await run_in_threadpool(lambda: store.create(job_id, exercise=exercise, model=model,
                                                            input_name=input_name, file_name=upload.file_name,
-                                                           **scale.model_dump()))
+                                                           subject=subject, **scale.model_dump()))
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -243,4 +252,4 @@ exercises_router = APIRouter(prefix="/api/v1", tags=["analyses"])
 @exercises_router.get("/exercises", summary="Exercise names accepted by POST (auto, names, aliases)")
 def list_exercises() -> dict[str, list[str] | dict[str, str]]:
     labels = {name: spec.label for name, spec in ex_registry.registry().items()}
-    return {"choices": exercise_choices(), "labels": labels}
+    return {"choices": ex_registry.names(), "labels": labels}
