@@ -203,7 +203,7 @@ def test_clinic_clip_job_gets_the_athletes_legs_and_the_form_marker(idle, clip):
     def analysis(marker=None, unsupported=(), near_side="left", **metrics):
         rep = SimpleNamespace(side="left", index=1, complete=True, metrics={"reach_pct_leg": 70.0, **metrics})
         return SimpleNamespace(movement=SimpleNamespace(reps=[rep], scale={"marker": marker}, near_side=near_side,
-                                                        unsupported_measures=list(unsupported)))
+                                                        unsupported_measures=list(unsupported), view="sagittal"))
 
     trials, notes = clinic.trials(row, analysis(reach_cm=63.0, reach_scale="leg_length"), job)
     assert trials[0].cm_source is None and trials[0].reach_pct_limb == 70.0
@@ -226,3 +226,23 @@ def test_clinic_clip_job_gets_the_athletes_legs_and_the_form_marker(idle, clip):
     assert notes == []
     score = score_sebt(trials, {"left": 90.0, "right": 91.0})
     assert score.scales == ["marker"] and "floor marker" in score.scale_note
+
+
+@pytest.mark.parametrize(("value", "stored"), [("0.62,0.48@1.5", "0.62,0.48@1.5"), ("largest", "largest"),
+                                                ("auto", None), ("", None)])
+def test_subject_choice_is_stored_for_the_worker(idle, clip, value, stored):
+    client, settings = idle
+    response = upload(client, clip, {"subject": value})
+    assert response.status_code == 202, response.text
+    assert JobStore(settings.db_path).get(response.json()["id"]).subject == stored
+
+
+@pytest.mark.parametrize("value", ["1.5,0.5", "someone", "0.5,0.5@-2"])
+def test_bad_subject_is_422_and_queues_nothing(idle, clip, value):
+    client, settings = idle
+    store = JobStore(settings.db_path)
+    jobs = store.ids()
+    response = upload(client, clip, {"subject": value})
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "invalid_parameter" and "X,Y@T" in response.json()["hint"]
+    assert store.ids() == jobs

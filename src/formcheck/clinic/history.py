@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from formcheck.clinic.models import HistoryPoint, MetricHistory, ScreeningResult
+from formcheck.clinic.models import HistoryPoint, MetricHistory, ScreeningResult, ScreeningTestResult
 from formcheck.clinic.scoring import DIRECTIONS, LEGS
 from formcheck.movements.thresholds import Thresholds, load_thresholds
 
@@ -40,20 +40,22 @@ class MetricSpec:
 def screening_metrics(result: ScreeningResult) -> dict[str, float]:
     """Flat metric values of one screening (only those it has)."""
     out: dict[str, float] = {}
+    off_view = {(_stance(tr), tr.test.direction) for tr in result.tests if tr.test.kind == "msebt" and not _trended(tr)}
     if result.sebt is not None:
         for leg in LEGS:
             ls = result.sebt.legs[leg]
-            if ls.composite_pct is not None:
+            # a composite with a reach filmed from another view is not comparable
+            if ls.composite_pct is not None and not any(stance == leg for stance, _ in off_view):
                 out[f"sebt_composite_{leg}"] = ls.composite_pct
             for d in DIRECTIONS:
                 v = ls.directions[d].reach_pct_limb
-                if v is not None:
+                if v is not None and (leg, d) not in off_view:
                     out[f"sebt_{d}_{leg}"] = v
         if result.sebt.anterior_diff_cm is not None:
             out["sebt_anterior_diff_cm"] = result.sebt.anterior_diff_cm
     for tr in result.tests:
         kind = tr.test.kind
-        if kind not in KIND_LABEL:
+        if kind not in KIND_LABEL or not _trended(tr):
             continue
         for metric, *_ in MOVEMENT_METRICS:
             for side in ("left", "right"):
@@ -62,6 +64,18 @@ def screening_metrics(result: ScreeningResult) -> dict[str, float]:
                 if vals:
                     out[f"{kind}_{metric}_{side}"] = round(sum(vals) / len(vals), 2)
     return out
+
+
+def _trended(test: ScreeningTestResult) -> bool:
+    """Only clips filmed from the view the test needs are trended (clinic.clip_checks): an
+    accepted clip from another view measures something else."""
+    check = test.test.view_check
+    return check is None or check.measured == check.needed
+
+
+def _stance(test: ScreeningTestResult) -> str | None:
+    check = test.test.leg_check
+    return check.confirmed if check is not None and check.confirmed else test.test.leg
 
 
 def metric_specs() -> list[MetricSpec]:

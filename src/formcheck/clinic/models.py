@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from formcheck.clinic.clip_checks import LegCheck, ViewCheck
 from formcheck.clinic.scoring import Direction, Leg, SebtScore, Trial
 from formcheck.movements.report import Flag, MetricValue
 from formcheck.service.models import LEG_LENGTH_CM
@@ -189,6 +190,8 @@ class ScreeningTest(BaseModel):
     file_name: str = ""
     job: ClipJob | None = Field(None, description="The analysis of the clip (the service's job).")
     manual_trials: list[ManualTrial] = Field(default_factory=list)
+    view_check: ViewCheck | None = Field(None, description="The clip's camera view against the test's (done clips).")
+    leg_check: LegCheck | None = Field(None, description="The leg the clip shows against the test's (done clips).")
     created_at: dt.datetime
     links: dict[str, str] = Field(default_factory=dict)
 

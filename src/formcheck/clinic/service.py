@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from formcheck.clinic import auth
+from formcheck.clinic.clip_checks import ClipReview, LegCheck, ViewCheck, leg_check, view_check
 from formcheck.clinic.errors import ConflictError, GoneError, TooManyAttemptsError, UnauthorizedError, not_found
 from formcheck.clinic.history import build_history, screening_metrics
 from formcheck.clinic.models import (
@@ -248,14 +249,23 @@ class ClinicService:
                            marker_size_cm=job.marker_size_cm)
         base = f"{API}/tests/{row['id']}"
         links = {"self": base, "clip": f"{base}/clip"}
+        views = legs = None
         if job is not None and job.status == DONE:
-            links.update(analysis=f"{base}/analysis", angles_csv=f"{base}/angles.csv")
+            links.update(analysis=f"{base}/analysis", angles_csv=f"{base}/angles.csv", review=f"{base}/review")
+            views, legs = _clip_checks(row, self._analysis(job.id))
             if not row["video_purged"]:
                 links["video"] = f"{base}/video"
         return ScreeningTest(
             id=row["id"], screening_id=row["screening_id"], kind=row["kind"], leg=row["leg"], direction=row["direction"],
             status=job.status if job else "no_clip", file_name=row["file_name"] if job else "", job=clip,
-            manual_trials=[ManualTrial(**t) for t in row["manual_trials"]], created_at=row["created_at"], links=links)
+            manual_trials=[ManualTrial(**t) for t in row["manual_trials"]], view_check=views, leg_check=legs,
+            created_at=row["created_at"], links=links)
+
+    def review_clip(self, cid: str, test_id: str, review: ClipReview) -> ScreeningTest:
+        """The clinician accepts the clip's view or confirms/corrects its leg (done clips only)."""
+        self.done_job(cid, test_id)
+        self.store.review_clip(cid, test_id, view_accepted=review.accept_view, confirmed_leg=review.leg)
+        return self.test(cid, test_id)
 
     def done_job(self, cid: str, test_id: str) -> tuple[dict[str, Any], Job]:
         row = self._test_row(cid, test_id)
@@ -298,7 +308,23 @@ class ClinicService:
                for t in row["manual_trials"]]
         if analysis is None or analysis.movement is None or out:
             return out, notes  # tape measurements, when given, are what the clinician scored
-        reps = [r for r in analysis.movement.reps if r.side == row["leg"]]
+        views, legs = _clip_checks(row, analysis)
+        for check in (views, legs):
+            if check is not None and not check.ok:
+                notes.append(f"Test {row['id']} is not scored yet: {check.message}")
+                return out, notes
+        if legs is not None and legs.confirmed is not None:
+            # the clinician's word on which leg stood: the clip's trials (the side most of them
+            # were read as) count for that leg
+            reps = [r for r in analysis.movement.reps if r.side == (legs.detected or r.side)]
+            leg = legs.confirmed
+            if legs.message:
+                notes.append(f"Test {row['id']}: {legs.message}")
+        else:
+            reps = [r for r in analysis.movement.reps if r.side == row["leg"]]
+            leg = row["leg"]
+        if views is not None and views.accepted and views.message:
+            notes.append(f"Test {row['id']}: {views.message}")
         if not reps and analysis.movement.reps:
             notes.append(f"Test {row['id']}: no trial with the {row['leg']} leg standing was found in the clip "
                          "(check which leg stood); its reaches were not scored.")
@@ -318,7 +344,7 @@ class ClinicService:
             m = rep.metrics
             cm = _marker_cm(m)
             out.append(Trial(
-                leg=row["leg"], direction=row["direction"], trial=n, reach_pct_limb=_num(m.get("reach_pct_leg")),
+                leg=leg, direction=row["direction"], trial=n, reach_pct_limb=_num(m.get("reach_pct_leg")),
                 reach_cm=cm, cm_source="marker" if cm is not None else None,
                 valid=bool(m.get("valid", True)) and rep.complete,
                 invalid_reasons=[str(x) for x in (m.get("invalid_reasons") or [])] if isinstance(m.get("invalid_reasons"), list)
@@ -345,7 +371,7 @@ class ClinicService:
                 trials += t
                 notes += n
             if analysis is not None:
-                results.append(_test_result(test, analysis))
+                results.append(_test_result(test, analysis, row))
             else:
                 results.append(ScreeningTestResult(test=test))
         has_sebt = any(t.kind == "msebt" for t in screening.tests)
@@ -485,12 +511,23 @@ def _marker_cm(metrics: dict[str, Any]) -> float | None:
     return _num(metrics.get("reach_cm")) if metrics.get("reach_scale") == "marker" else None
 
 
-def _test_result(test: ScreeningTest, analysis: Analysis) -> ScreeningTestResult:
+def _clip_checks(row: dict[str, Any], analysis: Analysis) -> tuple[ViewCheck | None, LegCheck | None]:
+    mv = analysis.movement
+    if mv is None:
+        return None, None
+    sides = [r.side for r in mv.reps if r.complete]
+    return (view_check(row["kind"], mv.view, bool(row.get("view_accepted"))),
+            leg_check(row["kind"], row["leg"], sides, row.get("confirmed_leg")))
+
+
+def _test_result(test: ScreeningTest, analysis: Analysis, row: dict[str, Any]) -> ScreeningTestResult:
     mv = analysis.movement
     if mv is None:
         return ScreeningTestResult(test=test)
-    reps = [{"index": r.index, "side": r.side, "direction": r.direction, "complete": r.complete, **r.metrics}
-            for r in mv.reps]
+    _, legs = _clip_checks(row, analysis)
+    relabel = {legs.detected: legs.confirmed} if legs and legs.confirmed and legs.detected else {}
+    reps = [{"index": r.index, "side": relabel.get(r.side, r.side), "direction": r.direction, "complete": r.complete,
+             **r.metrics} for r in mv.reps]
     return ScreeningTestResult(test=test, exercise=mv.exercise, view=mv.view, reps=mv.rep_count, summary=mv.summary,
                                rep_metrics=reps, flags=mv.all_flags(), feedback=list(mv.feedback.clinician))
 

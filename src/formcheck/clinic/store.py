@@ -93,6 +93,12 @@ MIGRATIONS: list[str] = [
         revoked_at   TEXT
     );
     """,
+    # the clinician's word on a clip: its camera view accepted although the test needs another;
+    # the leg that stood (mSEBT) or worked (lunge, step-up), confirmed or corrected
+    """
+    ALTER TABLE screening_tests ADD COLUMN view_accepted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE screening_tests ADD COLUMN confirmed_leg TEXT;
+    """,
 ]
 
 
@@ -302,8 +308,18 @@ class ClinicStore:
             (screening_id, clinician_id))]
 
     def attach_job(self, clinician_id: str, test_id: str, job_id: str, file_name: str) -> None:
-        self._run("UPDATE screening_tests SET job_id = ?, file_name = ?, video_purged = 0 WHERE id = ? AND clinician_id = ?",
-                  (job_id, file_name, test_id, clinician_id))
+        self._run("UPDATE screening_tests SET job_id = ?, file_name = ?, video_purged = 0, view_accepted = 0,"
+                  " confirmed_leg = NULL WHERE id = ? AND clinician_id = ?", (job_id, file_name, test_id, clinician_id))
+
+    def review_clip(self, clinician_id: str, test_id: str, *, view_accepted: bool | None = None,
+                    confirmed_leg: str | None = None) -> None:
+        """Record the clinician's word on the clip (a new clip clears it: attach_job)."""
+        if view_accepted is not None:
+            self._run("UPDATE screening_tests SET view_accepted = ? WHERE id = ? AND clinician_id = ?",
+                      (int(view_accepted), test_id, clinician_id))
+        if confirmed_leg is not None:
+            self._run("UPDATE screening_tests SET confirmed_leg = ? WHERE id = ? AND clinician_id = ?",
+                      (confirmed_leg, test_id, clinician_id))
 
     def set_manual_trials(self, clinician_id: str, test_id: str, manual_trials: list[dict[str, Any]]) -> None:
         self._run("UPDATE screening_tests SET manual_trials = ? WHERE id = ? AND clinician_id = ?",

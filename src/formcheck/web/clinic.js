@@ -204,7 +204,8 @@ function statusText(test) {
   if (test.status === "failed") return `failed: ${(test.job && test.job.error && test.job.error.message) || "the analysis failed"}`;
   if (test.status === "queued" || test.status === "running") return `analysing… ${Math.round(((test.job && test.job.progress) || 0) * 100)} %`;
   const marker = test.job && test.job.marker_size_cm ? `, floor marker ${test.job.marker_size_cm} cm` : "";
-  return `analysed (${test.file_name}${marker})`;
+  const held = [test.view_check, test.leg_check].some((check) => check && !check.ok);
+  return `analysed (${test.file_name}${marker})${held ? ": needs your review before it is scored" : ""}`;
 }
 
 function uploadClip(test, file, bar, markerCm) {
@@ -221,6 +222,30 @@ function uploadClip(test, file, bar, markerCm) {
     xhr.addEventListener("error", () => reject(new ApiError(0, { message: "The upload was interrupted.", hint: "Try again." })));
     xhr.send(form);
   });
+}
+
+// A clip filmed from another view than the test needs, or whose stance/working leg reads the
+// other way, is held until the clinician settles it here (PUT /tests/{id}/review).
+function reviewBlock(test) {
+  if (!test || test.status !== "done") return null;
+  const review = async (body) => {
+    try { await api("PUT", `/tests/${test.id}/review`, body); route(); } catch (err) { showError(err); }
+  };
+  const parts = [];
+  const view = test.view_check;
+  if (view && view.message) {
+    parts.push(el("div", { class: view.ok ? "small muted" : "small warn" }, view.message,
+      view.ok ? null : el("button", { type: "button", class: "accept-view" }, "Accept this view")));
+    if (!view.ok) parts[parts.length - 1].querySelector("button").onclick = () => review({ accept_view: true });
+  }
+  const leg = test.leg_check;
+  if (leg && leg.message) {
+    const choose = (side) => el("button", { type: "button", class: `leg-${side}` }, `It was the ${side} leg`);
+    const buttons = leg.ok ? [] : ["left", "right"].map(choose);
+    buttons.forEach((b, k) => { b.onclick = () => review({ leg: ["left", "right"][k] }); });
+    parts.push(el("div", { class: leg.ok ? "small muted" : "small warn" }, leg.message, ...buttons));
+  }
+  return parts.length ? el("div", { class: "review" }, ...parts) : null;
 }
 
 async function wizardView(id) {
@@ -261,7 +286,7 @@ async function wizardView(id) {
     return el("li", { class: `step ${state}${step === next ? " next" : ""}`, "data-step": step.key, "data-status": state },
       el("div", { class: "row spread" }, el("strong", {}, `${index + 1}. ${step.title}`), el("span", { class: "status" }, statusText(test))),
       el("div", { class: "small" }, step.what), el("div", { class: "small muted" }, step.camera),
-      el("div", { class: "row" }, file, button, open(step) ? skipButton : null), bar);
+      reviewBlock(test), el("div", { class: "row" }, file, button, open(step) ? skipButton : null), bar);
   };
 
   const busy = screening.tests.some((t) => t.status === "queued" || t.status === "running");

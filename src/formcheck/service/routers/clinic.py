@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from starlette.concurrency import run_in_threadpool
 
+from formcheck.clinic.clip_checks import ClipReview
 from formcheck.clinic.deps import ClinicDep, CurrentClinician
 from formcheck.clinic.history import history_png
 from formcheck.clinic.models import (
@@ -131,6 +132,13 @@ def get_test(test_id: str, who: CurrentClinician, clinic: ClinicDep) -> Screenin
 @router.delete("/tests/{test_id}", status_code=204, summary="Delete a test with its clip and results")
 def delete_test(test_id: str, who: CurrentClinician, clinic: ClinicDep) -> Response:
     return _no_content(clinic.delete_test, who.id, test_id)
+
+
+@router.put("/tests/{test_id}/review", response_model=ScreeningTest,
+            summary="Accept a clip filmed from another view than the test needs, or confirm/correct the leg that "
+                    "stood (mSEBT) or worked: a test whose check fails is not scored until then")
+def review_clip(test_id: str, body: ClipReview, who: CurrentClinician, clinic: ClinicDep) -> ScreeningTest:
+    return clinic.review_clip(who.id, test_id, body)
 
 
 @router.put("/tests/{test_id}/manual-trials", response_model=ScreeningTest,
