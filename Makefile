@@ -45,6 +45,7 @@ test: install
 bench: install
 	$(PY) bench/keypoints.py
 	$(PY) bench/accuracy.py
+	$(PY) bench/real_clips.py
 	$(PY) bench/marker_reach.py
 	$(PY) bench/throughput.py
 	$(PY) bench/live_latency.py
