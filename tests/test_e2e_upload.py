@@ -23,7 +23,8 @@ from conftest import require_sample
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
 
 CLIP, CLIP_REPS = "videos/squat_side_01.mp4", 3  # three deep squats, side view (SOURCES.md)
-DROP_CLIP, DROP_CLIP_REPS = "videos/stepup_side_01.mp4", 1
+# dropped on the page: the first 7 s of the split squats (2 reps, trunk lean and heel flags with the lite model)
+DROP_CLIP, DROP_CLIP_S, DROP_CLIP_REPS = "videos/lunge_reverse_side_01.mp4", 7.0, 2
 RESULT_TIMEOUT_S = 300  # the machine is shared; the lite model needs ~30 s for this clip alone
 UPLOAD_BYTES_PER_S = 1_000_000  # throttled so the upload progress bar is visible for ~2 s
 PROCESSING_LABELS = ("Waiting for a free worker…", "Starting…", "Finding the body in each frame…",
@@ -141,11 +142,11 @@ def test_rep_table_matches_the_api_and_the_clip(uploaded):
     assert not errors
 
 
-def test_flags_render_with_their_explanations(uploaded):
-    page, job, _, errors = uploaded
+def test_flags_render_with_their_explanations(dropped):
+    page, job, errors = dropped
     movement = job["analysis"]["movement"]
     flags = [flag for rep in movement["reps"] for flag in rep["flags"]] + movement["flags"]
-    assert flags, "squat_side_01 has a marked forward trunk lean: flags expected"
+    assert flags, "the split squats lean the trunk forward: flags expected"
     shown = page.locator("#flags .flag").all()
     assert len(shown) == len(flags)
     for box, flag in zip(shown, flags):
@@ -236,9 +237,13 @@ def test_rep_times_in_the_table_seek_the_video(uploaded):
     assert not errors
 
 
-def test_a_dropped_clip_is_analysed(server, browser):
-    clip = require_sample(DROP_CLIP)
-    page = browser.new_page()
+@pytest.fixture(scope="module")
+def dropped(server, browser, tmp_path_factory):
+    """The split-squat cut dropped on the drop zone; (page, job JSON, page errors)."""
+    from formcheck.clips import short_clip
+
+    clip = short_clip(require_sample(DROP_CLIP), tmp_path_factory.mktemp("drop") / "split_squats.mp4", DROP_CLIP_S)
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(server.url + "/")
@@ -256,7 +261,33 @@ def test_a_dropped_clip_is_analysed(server, browser):
     page.click("#submit")
     job = api_job(server, wait_for_results(page, server))
     assert job["file_name"] == clip.name
+    yield page, job, errors
+    page.close()
+
+
+def test_a_dropped_clip_is_analysed(dropped):
+    page, job, errors = dropped
     assert job["analysis"]["movement"]["rep_count"] == DROP_CLIP_REPS
     assert page.locator("#reps tr").count() - 1 == len(job["analysis"]["movement"]["reps"])
-    page.close()
     assert not errors
+
+
+def test_a_click_on_the_preview_chooses_the_subject(server, browser):
+    """The upload page shows the chosen clip's first frame; a click there is sent as the subject
+    point (fractions of the frame, at the preview's time) and echoed by the job."""
+    clip = require_sample(DROP_CLIP)
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    page.goto(server.url + "/")
+    page.set_input_files("#file-input", str(clip))
+    page.wait_for_function("document.getElementById('subject-preview').readyState >= 2", timeout=30_000)
+    assert page.is_visible("#subject-pick") and not page.is_visible("#subject-dot")
+    box = page.locator("#subject-preview").bounding_box()
+    page.mouse.click(box["x"] + 0.7 * box["width"], box["y"] + 0.5 * box["height"])
+    assert page.is_visible("#subject-dot") and "will be analysed" in page.inner_text("#subject-choice")
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/analyses") and r.request.method == "POST") as posted:
+        page.click("#submit")
+    job = api_job(server, posted.value.json()["id"])
+    x, y = (float(v) for v in job["subject"].split("@")[0].split(","))
+    assert x == pytest.approx(0.7, abs=0.02) and 0.3 < y < 0.7, job["subject"]
+    urllib.request.urlopen(urllib.request.Request(f"{server.url}/api/v1/analyses/{job['id']}", method="DELETE"))
+    page.close()

@@ -235,6 +235,7 @@ def test_subject_choice_is_stored_for_the_worker(idle, clip, value, stored):
     response = upload(client, clip, {"subject": value})
     assert response.status_code == 202, response.text
     assert JobStore(settings.db_path).get(response.json()["id"]).subject == stored
+    assert client.get(f"{API}/{response.json()['id']}").json()["subject"] == (stored or "auto")
 
 
 @pytest.mark.parametrize("value", ["1.5,0.5", "someone", "0.5,0.5@-2"])

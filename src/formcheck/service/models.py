@@ -57,6 +57,7 @@ class AnalysisJob(BaseModel):
     model: str
     file_name: str = Field("", description="Uploaded file's name, for display only.")
     scale: JobScale = Field(default_factory=JobScale, description="The distance scale this job uses (as uploaded).")
+    subject: str = Field("auto", description="Who is analysed, as uploaded: auto, largest, most-moving or X,Y@T.")
     created_at: datetime
     updated_at: datetime
     error: ErrorBody | None = Field(None, description="Set when status is failed.")

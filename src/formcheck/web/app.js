@@ -94,8 +94,8 @@ $("subject-preview").addEventListener("click", (event) => {
   if (!(x >= 0 && x <= 1 && y >= 0 && y <= 1)) return;
   subjectPoint = `${x.toFixed(3)},${y.toFixed(3)}@${video.currentTime.toFixed(2)}`;
   const dot = $("subject-dot");
-  dot.style.left = `${event.clientX - box.left}px`;
-  dot.style.top = `${event.clientY - box.top}px`;
+  dot.style.left = `${(100 * (event.clientX - box.left)) / box.width}%`; // stays on the person when the page reflows
+  dot.style.top = `${(100 * (event.clientY - box.top)) / box.height}%`;
   dot.hidden = false;
   $("subject-clear").hidden = false;
   $("subject-choice").textContent = "This person will be analysed.";

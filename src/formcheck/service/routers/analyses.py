@@ -137,7 +137,7 @@ def _job_body(request: Request, manager, job: Job) -> AnalysisJob:
         model=job.model, file_name=job.file_name, created_at=job.created_at, updated_at=job.updated_at,
         scale=JobScale(leg_length_left_cm=job.leg_length_left_cm, leg_length_right_cm=job.leg_length_right_cm,
                        marker_size_cm=job.marker_size_cm),
-        error=error, analysis=analysis, links=links,
+        subject=job.subject or "auto", error=error, analysis=analysis, links=links,
     )
 
 
