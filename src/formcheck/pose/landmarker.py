@@ -14,7 +14,7 @@ from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions,
 from formcheck.config import PoseSettings
 from formcheck.landmarks import NUM_LANDMARKS
 from formcheck.pose.appearance import describe
-from formcheck.pose.masking import MaskPlan, interpolate_boxes, paint_over
+from formcheck.pose.masking import MaskPlan, covered_by, grow, interpolate_boxes, paint_over
 from formcheck.pose.chunks import join_chunks, plan_chunks, unpack_detections
 from formcheck.pose.models import resolve_model
 from formcheck.pose.parallel import detect_chunks, pose_workers
@@ -133,6 +133,9 @@ def detect_frames(
 # Rounds of painting over the people found and looking again: a second person behind the
 # first, then a third; more is a crowd, not a form check.
 HIDDEN_ROUNDS = 2
+# Share of a newly found person's box that may lie on the paint (someone partly behind another
+# shows most of their body beside the painted box).
+HIDDEN_MAX_COVER = 0.5
 
 
 def _look_behind(scanner: PoseLandmarker, image: np.ndarray, found: list[Detection], width: int,
@@ -144,7 +147,9 @@ def _look_behind(scanner: PoseLandmarker, image: np.ndarray, found: list[Detecti
         pixels = paint_over(image, [d.box for d in people], scale=scale) if people else image
         seen = detections_from_result(scanner.detect(mp.Image(image_format=mp.ImageFormat.SRGB,
                                                               data=np.ascontiguousarray(pixels))), width, height, image)
-        new = [d for d in seen if all(iou(d.box, p.box) < DUPLICATE_IOU for p in people)]
+        # a "person" found mostly on the paint is a limb of someone painted over (an arm or a
+        # foot beyond their box) or a shape in the paint: only someone mostly outside it counts
+        new = [d for d in seen if all(covered_by(d.box, grow(p.box)) < HIDDEN_MAX_COVER for p in people)]
         if not new:
             break
         people += new
@@ -203,28 +208,23 @@ def _detect(
 
 
 def _hidden_subject_plan(track: Detections, scan: Detections, hint: SubjectHint | None, width: int,
-                         height: int) -> tuple[MaskPlan | None, int]:
+                         height: int) -> MaskPlan | None:
     """When the subject chosen on the people scan is someone the tracker never followed
     (hidden behind a dominant person), a plan that paints over the people it followed and
-    keeps the subject's box (None when the tracker was on the subject); and how many people
-    the scan saw."""
+    keeps the subject's box; None when the tracker was on the subject."""
     if not any(len(s) > len(t) for s, t in zip(scan.per_frame, _at(track, scan.times))):
-        return None, 0  # the scan found nobody the tracker missed
-    chosen, choice = choose_subject(scan.times, scan.per_frame, width, height, hint)
+        return None  # the scan found nobody the tracker missed
+    chosen, _ = choose_subject(scan.times, scan.per_frame, width, height, hint)
     seen = [(k, det) for k, det in enumerate(chosen) if det is not None]
-    tracked = [k for k, det in seen if any(det is d for d in _at(track, scan.times)[k])]
+    # the tracker followed the scan's subject where one of its detections is the same body
+    # (the scan and the track come back from the chunk processes as separate copies)
+    tracked = [k for k, det in seen if any(iou(det.box, d.box) >= SAME_PERSON_IOU for d in _at(track, scan.times)[k])]
     if not seen or len(tracked) >= 0.5 * len(seen):
-        return None, choice.people_seen
+        return None
     keep = interpolate_boxes(track.times, scan.times[[k for k, _ in seen]], np.array([d.box for _, d in seen]))
     hide = [np.array([d.box for d in dets if iou(d.box, keep[i]) < SAME_PERSON_IOU]).reshape(-1, 4)
             for i, dets in enumerate(track.per_frame)]
-    return MaskPlan(track.times, hide, keep), choice.people_seen
-
-
-def _recount(choice: SubjectChoice, people: int) -> SubjectChoice:
-    reason = choice.reason if choice.people_seen > 1 else "the person who is largest and most central over the clip"
-    reason = reason.split("; analysed ", 1)[-1]
-    return SubjectChoice(people, choice.frames_with_others, f"{people} people seen; analysed {reason}", choice.method)
+    return MaskPlan(track.times, hide, keep)
 
 
 def _at(track: Detections, times: np.ndarray) -> list[list[Detection]]:
@@ -271,12 +271,10 @@ def extract_poses(
     looks_behind = settings.num_poses > 1 and settings.hidden_people_scan_s > 0
     track, scan = _detect(info, settings, start_s, end_s, progress, settings if looks_behind else None,
                           settings.hidden_people_scan_s)
-    plan, scan_people = _hidden_subject_plan(track, scan, subject, w, h) if looks_behind else (None, 0)
-    if plan is None:
-        series = series_from_detections(track.times, track.per_frame, w, h, subject)
-        if scan_people > series.subject.people_seen:  # someone the tracker never followed
-            series.subject = _recount(series.subject, scan_people)
-        return series
+    plan = _hidden_subject_plan(track, scan, subject, w, h) if looks_behind else None
+    if plan is None:  # people only the scan saw are not counted: on an empty patch of the
+        # picture (a plant, a coat) the detector finds a "person" once the subject is painted over
+        return series_from_detections(track.times, track.per_frame, w, h, subject)
     found, _ = _detect(info, settings, start_s, end_s, None, mask=plan)
     everyone = [found_dets + others for found_dets, others in zip(found.per_frame, _at(track, found.times))]
     return series_from_detections(found.times, everyone, w, h, subject)

@@ -23,6 +23,14 @@ def grow(box: np.ndarray, margin: float = BOX_MARGIN) -> np.ndarray:
     return np.array([box[0] - margin * w, box[1] - margin * h, box[2] + margin * w, box[3] + margin * h])
 
 
+def covered_by(box: np.ndarray, cover: np.ndarray) -> float:
+    """Share of `box`'s area inside `cover` (boxes x0, y0, x1, y1)."""
+    w = max(0.0, min(box[2], cover[2]) - max(box[0], cover[0]))
+    h = max(0.0, min(box[3], cover[3]) - max(box[1], cover[1]))
+    area = (box[2] - box[0]) * (box[3] - box[1])
+    return float(w * h / area) if area > 0 else 1.0
+
+
 def paint_over(image: np.ndarray, boxes: list[np.ndarray], keep: list[np.ndarray] = (), scale: float = 1.0) -> np.ndarray:
     """A copy of `image` with `boxes` (grown, in landmark pixels x scale) filled with the
     image's mean colour, except where a `keep` box lies (the subject stays whole)."""
