@@ -20,7 +20,6 @@ from formcheck.pose.models import resolve_model
 from formcheck.pose.parallel import detect_chunks, pose_workers
 from formcheck.pose.quiet import QuietLandmarker
 from formcheck.pose.tracking import (
-    DUPLICATE_IOU,
     SAME_FRAME_S,
     SAME_PERSON_IOU,
     Detection,

@@ -48,7 +48,7 @@ class Exercise(BaseExercise):
 
     def pattern_fault(self, ctx: MovementContext, seg: Segment) -> str | None:
         """The body must rise onto a support by one leg: while the hips climb, one foot stays
-        planted (on the box) and a knee straightens all the way up, without bending again. In a
+        planted (on the box) and a knee straightens over the rise without bending again. In a
         jump both feet leave the floor together and the legs fly with the body (then bend to land)."""
         rise = np.arange(seg.start, seg.peak + 1)
         if rise.size < 2:
@@ -61,8 +61,6 @@ class Exercise(BaseExercise):
         with np.errstate(all="ignore"):
             spread = [nanpct(np.fmin(*(np.linalg.norm(f - place, axis=1) for f in feet)), 75) for place in places]
         planted = not spread or min(spread) <= PLANTED * ctx.leg_length_px["ref"]
-        h = ctx.hip_height[rise]
-        upper = int(np.argmax(h >= h[0] + 0.5 * (seg.peak_value - h[0])))     # where the upper half starts
         knees = [ctx.angle("knee_flexion", s, allow_any=True)[rise] for s in ("left", "right")]
         straightens = any(at(k, 0, 1) - nanmin(k) >= STEP_KNEE_EXTENSION_DEG            # over the rise
                           and nanmax(k) - at(k, 0, 1) <= STEP_KNEE_EXTENSION_DEG        # without bending again
