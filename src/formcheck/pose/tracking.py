@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from formcheck import landmarks as LM
+from formcheck.kinematics.angles import unsigned_angle
 from formcheck.pose import appearance
 from formcheck.series import SubjectChoice
 
@@ -258,9 +259,7 @@ def join_people(dt: float, tracks: list[dict[int, Detection]]) -> list[dict[int,
 
 
 def _knee_flexion(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray) -> np.ndarray:
-    a, b = hip - knee, ankle - knee
-    cos = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1) + 1e-9)
-    return 180.0 - np.degrees(np.arccos(np.clip(cos, -1, 1)))
+    return 180.0 - unsigned_angle(hip - knee, ankle - knee)
 
 
 def _spread(values: np.ndarray) -> float:
