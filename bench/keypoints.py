@@ -54,7 +54,7 @@ try:  # the project's own angle helper, if present
     from formcheck.kinematics.angles import unsigned_angle as _project_unsigned_angle
 
     ANGLE_SOURCE = "formcheck.kinematics.angles.unsigned_angle"
-except Exception:  # noqa: BLE001 - any import problem: fall back to the local helper
+except Exception:  # any import problem: fall back to the local helper
     _project_unsigned_angle = None
     ANGLE_SOURCE = "bench/keypoints.py local helper"
 finally:
@@ -223,7 +223,8 @@ def run_model(model: str, bundle: Path, items: list[dict], folder: Path, num_pos
 
 def format_table(results: list[dict]) -> str:
     head = (f"{'model':<6} {'detected':>12} {'hip N':>6} {'hip med':>8} {'hip p90':>8} "
-            f"{'knee N':>6} {'knee med':>8} {'knee p90':>8} {'kp N':>5} {'kp med px':>9} {'L/R swap':>8} {'ms/img':>7} {'total s':>8}")
+            f"{'knee N':>6} {'knee med':>8} {'knee p90':>8} {'kp N':>5} {'kp med px':>9} {'L/R swap':>8} "
+            f"{'ms/img':>7} {'total s':>8}")
     lines = [head, "-" * len(head)]
     for r in results:
         det = f"{r['detected']}/{r['images']} {100 * r['detection_rate']:.0f}%"

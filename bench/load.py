@@ -69,7 +69,7 @@ class LoadResult:
 
 def start_server(data_dir: Path, port: int, workers: int, max_queued: int) -> subprocess.Popen:
     env = {**os.environ, "FORMCHECK_MAX_QUEUED": str(max_queued), "FORMCHECK_PROGRESS_INTERVAL_S": "0.5"}
-    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed by the child's exit
+    log = open(data_dir / "server.log", "wb")  # closed by the child's exit
     process = subprocess.Popen(
         [sys.executable, "-m", "formcheck.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
          "--data-dir", str(data_dir), "--workers", str(workers), "--model", "lite"],

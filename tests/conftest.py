@@ -1,6 +1,7 @@
 """Shared fixtures. Real clips live in ../shared/samples (never copied into the project).
 
-Under CI (CI=true) a missing sample is a failure, never a silent skip.
+Under CI (CI=true) a missing sample is a failure, never a silent skip. Nothing here imports the
+pose model's library (mediapipe) at collection: the fixtures that run the model import it when used.
 """
 
 from __future__ import annotations
@@ -9,11 +10,6 @@ import os
 from pathlib import Path
 
 import pytest
-
-from formcheck.config import PoseSettings
-from formcheck.kinematics import compute_kinematics
-from formcheck.pose.landmarker import extract_poses
-from formcheck.sources import probe
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_SAMPLES = Path(os.environ.get("FORMCHECK_SHARED_SAMPLES", REPO.parent / "shared" / "samples"))
@@ -37,6 +33,11 @@ def shared_samples() -> Path:
 @pytest.fixture(scope="session")
 def analysed():
     """Raw and cleaned landmarks plus angles per clip, computed once per test session."""
+    from formcheck.config import PoseSettings
+    from formcheck.kinematics import compute_kinematics
+    from formcheck.pose.landmarker import extract_poses
+    from formcheck.sources import probe
+
     cache: dict[str, tuple] = {}
 
     def get(name: str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.landmarks import NUM_LANDMARKS, SIDE_LANDMARKS, NOSE, LEFT_EAR, RIGHT_EAR, LEFT_EYE, RIGHT_EYE
+from formcheck.landmarks import LEFT_EAR, LEFT_EYE, NOSE, NUM_LANDMARKS, RIGHT_EAR, RIGHT_EYE, SIDE_LANDMARKS
 from formcheck.series import AngleSeries, PoseSeries
 
 THIGH, SHANK = 0.45, 0.43
@@ -29,8 +29,8 @@ def _unit(v):
 def _rot_about_l(vec, deg):
     """Rotate a body-frame vector about the lateral axis (positive tips anterior->up)."""
     r = np.radians(deg)
-    a, u, l = vec
-    return np.array([a * np.cos(r) - u * np.sin(r), a * np.sin(r) + u * np.cos(r), l])
+    a, u, lat = vec
+    return np.array([a * np.cos(r) - u * np.sin(r), a * np.sin(r) + u * np.cos(r), lat])
 
 
 def ik_knee(hip, ankle, bend_dir):
@@ -123,8 +123,13 @@ def _angle(a, b):
 
 def angles_from_pose(pose: PoseSeries, facing: float) -> AngleSeries:
     xy, w = pose.image_xy, pose.world_xyz
-    L = lambda s, k: xy[:, SIDE_LANDMARKS[s][k]]
-    W = lambda s, k: w[:, SIDE_LANDMARKS[s][k]]
+
+    def L(s, k):
+        return xy[:, SIDE_LANDMARKS[s][k]]
+
+    def W(s, k):
+        return w[:, SIDE_LANDMARKS[s][k]]
+
     mid_hip = (L("left", "hip") + L("right", "hip")) / 2
     mid_sh = (L("left", "shoulder") + L("right", "shoulder")) / 2
     trunk = mid_sh - mid_hip
@@ -291,9 +296,12 @@ def step_up(sides=("right", "left", "right"), fps=30, yaw=90.0, box=0.35, rep_s=
             lower = (1 - np.cos(np.pi * np.clip((u - 2.4) / 1.0, 0, 1))) / 2
             r = rise - lower
             lead_pos = np.array([0.35 * place * (1 - np.clip((u - 3.4) / 0.4, 0, 1)),
-                                 ANKLE_H + (box + 0.05 * np.sin(np.pi * place)) * place * (1 - np.clip((u - 3.4) / 0.4, 0, 1)),
+                                 ANKLE_H
+                                 + (box + 0.05 * np.sin(np.pi * place)) * place * (1 - np.clip((u - 3.4) / 0.4, 0, 1)),
                                  sg * HIP_HALF])
-            hip = np.array([0.35 * r, STAND_HIP + box * r - 0.12 * place * (1 - r) * (1 - np.clip((u - 3.4) / 0.4, 0, 1)), 0])
+            hip = np.array([0.35 * r,
+                            STAND_HIP + box * r - 0.12 * place * (1 - r) * (1 - np.clip((u - 3.4) / 0.4, 0, 1)),
+                            0])
             free_pos = np.array([0.35 * r, ANKLE_H + box * r, -sg * HIP_HALF])
             if r > 0.95 and knee_drive:
                 free_pos = np.array([0.6, hip[1] - 0.35, -sg * HIP_HALF])

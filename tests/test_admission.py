@@ -1,8 +1,9 @@
 """Admission control under concurrent uploads (issue #6, item 3; the full run is bench/load.py).
 
-`formcheck serve` with a tiny queue (FORMCHECK_MAX_QUEUED=2, one worker) and 10 uploads at
+A real server process with a tiny queue (FORMCHECK_MAX_QUEUED=2, one worker) and 10 uploads at
 once: some are refused with 429 and a Retry-After, none gets anything else, and every
-accepted job finishes done. Refused uploads leave nothing on disk.
+accepted job finishes done. Refused uploads leave nothing on disk. Its jobs run the scripted
+analysis of scripted_analysis.py (the pipeline without the pose model).
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from formcheck.service import create_app  # noqa: E402
-from test_service import API, media_entries, service_settings  # noqa: E402
+from formcheck.service import create_app
+from service_support import API, media_entries, scripted_server, service_settings
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "load.py"
 
@@ -50,14 +51,8 @@ def test_full_queue_is_429_with_retry_after_before_the_body_is_read(tmp_path):
 def test_concurrent_uploads_are_accepted_or_refused_and_none_is_lost(load, tmp_path):
     clip = load.short_clip(load.SAMPLE, tmp_path / "clip.mp4", seconds=1.5, width=320)
     data = tmp_path / "data"
-    data.mkdir()
-    server = load.start_server(data, load.free_port(), workers=1, max_queued=2)
-    try:
-        url = f"http://127.0.0.1:{server.args[server.args.index('--port') + 1]}"
-        result = load.run_load(url, clip, uploads=10, timeout_s=300)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with scripted_server(data, env={"FORMCHECK_MAX_QUEUED": "2"}) as server:
+        result = load.run_load(server.url, clip, uploads=10, timeout_s=300)
     print(load.report(result, 10, 2, 1))
     assert result.other == []
     assert result.refused.get(429, 0) >= 1  # the queue limit did refuse some

@@ -18,7 +18,7 @@ from formcheck.kinematics import (
     signed_angle_2d,
     unsigned_angle,
 )
-from formcheck.landmarks import NUM_LANDMARKS, SIDE_LANDMARKS, NOSE, LEFT_EAR, RIGHT_EAR
+from formcheck.landmarks import LEFT_EAR, NOSE, NUM_LANDMARKS, RIGHT_EAR, SIDE_LANDMARKS
 from formcheck.series import PoseSeries
 
 L = SIDE_LANDMARKS["left"]
@@ -49,7 +49,8 @@ def side_pose(
     trunk = 250 * np.array([facing * np.sin(np.radians(lean)), -np.cos(np.radians(lean))])
     mid_sh = mid_hip + trunk
     head = mid_sh + 0.25 * trunk
-    for side, hf, dz in (("left", hip_flex, -4.0), ("right", hip_flex if other_hip_flex is None else other_hip_flex, 4.0)):
+    right_hip_flex = hip_flex if other_hip_flex is None else other_hip_flex
+    for side, hf, dz in (("left", hip_flex, -4.0), ("right", right_hip_flex, 4.0)):
         s = SIDE_LANDMARKS[side]
         hip = mid_hip + [dz, 0]
         knee = hip + 200 * _dir(hf - lean, facing)

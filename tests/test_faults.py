@@ -1,6 +1,9 @@
 """Faults (issue #6, item 6): a worker killed mid-job, a full disk, a locked database, a server
 killed with -9 and started again. Every job ends done or failed with a reason, the other jobs
 are unaffected, and nothing half-written is ever served.
+
+The jobs run the scripted analysis of scripted_analysis.py (the pipeline without the pose model); a
+HOLD file keeps them in their pose stage while a test breaks something around them.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -19,16 +21,24 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import free_port
-from conftest import require_sample
-from test_service import API, SAMPLE, cut_clip, media_entries, poll, service_settings
+from scripted_analysis import hold_file, scripted_analysis
+from service_support import (
+    API,
+    SAMPLE,
+    cut_clip,
+    media_entries,
+    poll,
+    scripted_server,
+    service_settings,
+    wait_for_stage,
+)
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from formcheck.service import create_app  # noqa: E402
-from formcheck.service.store import JobStore  # noqa: E402
-from formcheck.service.worker import run_job  # noqa: E402
+from formcheck.service.app import create_app
+from formcheck.service.store import JobStore
+from formcheck.service.worker import run_job
 
 TIMEOUT_S = 240
 
@@ -63,13 +73,16 @@ def test_killed_worker_fails_only_its_job(tmp_path, clip):
     """SIGKILL the process running job A: A fails with the reason, B (queued behind it) completes
     on a fresh process. With a ProcessPoolExecutor the broken pool would have failed B as well."""
     settings = service_settings(tmp_path, workers=1)
-    with TestClient(create_app(settings)) as client:
+    hold = hold_file(tmp_path)
+    hold.touch()
+    with TestClient(create_app(settings, analyze=scripted_analysis)) as client:
         a = upload(client, clip, "a.mp4")
         b = upload(client, clip, "b.mp4")
         manager = client.app.state.manager
-        wait_for(lambda: client.get(f"{API}/{a}").json()["stage"] == "pose", what="job A in pose")
+        wait_for_stage(client, a, "pose")
         pid = manager.running_pids()[a]
         os.kill(pid, signal.SIGKILL)
+        hold.unlink()
 
         failed = poll(client, a)
         assert failed["status"] == "failed"
@@ -86,9 +99,9 @@ def test_killed_worker_fails_only_its_job(tmp_path, clip):
 
 
 def test_disk_full_while_writing_results_fails_cleanly(tmp_path, clip, monkeypatch):
-    """run_job in this process with the annotated-video writes failing with ENOSPC midway
-    (the clip is short enough for the video to be written in this process, not in chunks)."""
-    from formcheck.outputs.video import VideoSink
+    """run_job in this process with the disk filling up midway through the results: landmarks.npz
+    and angles.csv are written, angles.mot is cut off by ENOSPC."""
+    import formcheck.pipeline
 
     settings = service_settings(tmp_path)
     store = JobStore(settings.db_path)
@@ -98,20 +111,20 @@ def test_disk_full_while_writing_results_fails_cleanly(tmp_path, clip, monkeypat
     folder.mkdir(parents=True)
     (folder / "input.mp4").write_bytes(clip.read_bytes())
     store.create(job_id, exercise="auto", model="lite", input_name="input.mp4", file_name="clip.mp4")
-    real_write, written = VideoSink.write, []
+    written_before: list[str] = []
 
-    def write_until_full(self, *args, **kwargs):
-        if len(written) >= 5:  # the disk fills up after a few frames of the annotated video
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        written.append(1)
-        return real_write(self, *args, **kwargs)
+    def write_mot_until_full(angles, path, *args, **kwargs):
+        path.write_text("formcheck joint angles\n")  # the first bytes fit, then the disk is full
+        written_before.extend(sorted(p.name for p in path.parent.iterdir()))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(VideoSink, "write", write_until_full)
+    monkeypatch.setattr(formcheck.pipeline, "write_mot", write_mot_until_full)
 
     status = run_job(job_id, str(settings.db_path), str(folder), "input.mp4",
-                     settings.pipeline_settings("lite").model_dump(mode="json"), "auto", 0.2)
+                     settings.pipeline_settings("lite").model_dump(mode="json"), "auto", 0.2, analyze=scripted_analysis)
 
-    assert status == "failed" and len(written) == 5  # it failed where the disk filled up
+    assert status == "failed"
+    assert written_before == ["angles.csv", "angles.mot", "landmarks.npz"]  # it failed half-way through the results
     job = store.get(job_id)
     assert job.status == "failed" and job.error_code == "disk_full"
     assert "disk" in job.error_message and job.error_hint
@@ -123,7 +136,7 @@ def test_disk_full_during_upload_is_507_and_leaves_nothing(tmp_path, clip, monke
 
     class FullFile:
         def __init__(self, path, mode):
-            self._fh = open(path, mode)  # noqa: SIM115
+            self._fh = open(path, mode)
 
         def write(self, data):
             if self._fh.tell() + len(data) > 20_000:
@@ -163,9 +176,11 @@ def write_lock(db_path: Path):
 
 def test_locked_database_is_waited_for_not_500_and_the_job_is_not_lost(tmp_path, clip):
     settings = service_settings(tmp_path, db_timeout_s=1.0)
-    with TestClient(create_app(settings)) as client:
+    hold = hold_file(tmp_path)
+    hold.touch()
+    with TestClient(create_app(settings, analyze=scripted_analysis)) as client:
         job_id = upload(client, clip)
-        wait_for(lambda: client.get(f"{API}/{job_id}").json()["stage"] == "pose", what="job in pose")
+        wait_for_stage(client, job_id, "pose")
         folder = settings.media_dir / job_id
         with write_lock(settings.db_path):
             # Reads go on (WAL); a write the API cannot make in time is a 503 with Retry-After.
@@ -176,6 +191,7 @@ def test_locked_database_is_waited_for_not_500_and_the_job_is_not_lost(tmp_path,
             assert refused.json()["code"] == "database_busy" and int(refused.headers["retry-after"]) > 0
             assert media_entries(settings) == {job_id}
             assert client.get("/healthz").status_code == 200
+            hold.unlink()
             # The worker finishes its results and then waits for the lock to mark the job done:
             # meanwhile it is still running and nothing is served.
             wait_for(lambda: (folder / "results" / "analysis.json").is_file(), what="results renamed")
@@ -190,24 +206,9 @@ def test_locked_database_is_waited_for_not_500_and_the_job_is_not_lost(tmp_path,
 # -- the server killed with -9 and started again ------------------------------------------------
 
 @contextmanager
-def serve(data_dir: Path, port: int):
-    """`formcheck serve` as a real process on loopback."""
-    log = open(data_dir / f"server-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
-    env = {**os.environ, "FORMCHECK_PROGRESS_INTERVAL_S": "0.2"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "formcheck.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data_dir), "--workers", "1", "--model", "lite"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(lambda: _get(url + "/healthz", process) is not None, 60, "server up")
-        yield url, process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=20)
-        log.close()
+def serve(data_dir: Path):
+    with scripted_server(data_dir) as server:
+        yield server.url, server.process
 
 
 def _get(url: str, process: subprocess.Popen | None = None) -> dict | None:
@@ -246,17 +247,16 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def test_server_killed_and_restarted_ends_every_job(tmp_path):
+def test_server_killed_and_restarted_ends_every_job(tmp_path, clip):
     import psutil
 
-    running_clip = require_sample("videos/stepup_side_02_cropped.mp4")
-    queued_clip = require_sample("videos/stepup_side_01.mp4")
     data = tmp_path / "data"
     data.mkdir()
-    port = free_port()
-    with serve(data, port) as (url, process):
-        first = _upload(url, running_clip)
-        second = _upload(url, queued_clip)
+    hold = hold_file(data)
+    hold.touch()  # the first job is still in its pose stage when the server is killed
+    with serve(data) as (url, process):
+        first = _upload(url, clip)
+        second = _upload(url, clip)
         def under_way() -> bool:
             body = _get(f"{url}{API}/{first}") or {}
             assert body.get("status") not in ("done", "failed"), body  # too early to kill it
@@ -271,8 +271,9 @@ def test_server_killed_and_restarted_ends_every_job(tmp_path):
         wait_for(lambda: not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
                                  for p in workers), 15, "workers gone")
     assert (data / "media" / first / "input.mp4").exists() or any((data / "media" / first).glob("input*"))
+    hold.unlink()
 
-    with serve(data, port) as (url, process):
+    with serve(data) as (url, process):
         seen_statuses = set()
 
         def finished(job_id: str) -> dict | None:

@@ -16,6 +16,7 @@ import av
 import cv2
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
 from conftest import require_sample
 from formcheck.cli import main
@@ -25,10 +26,7 @@ from formcheck.movements import exercises as ex_registry
 from formcheck.movements.segment import SegmentParams
 from formcheck.movements.thresholds import load_thresholds
 from formcheck.series import PoseSeries
-
-from fastapi.testclient import TestClient  # noqa: E402
-
-from formcheck.service import ServiceSettings, create_app  # noqa: E402
+from formcheck.service import ServiceSettings, create_app
 
 SQUAT_CLIP = "videos/squat_side_01.mp4"
 SQUAT_REPS = 3
@@ -242,6 +240,7 @@ def test_cli_window_overlay_draws_skeleton_and_text(squat_updates):
 
 
 @pytest.mark.samples
+@pytest.mark.slow  # a live session runs the pose model
 def test_setup_check_fails_on_cropped_frames():
     frames = clip_frames(SQUAT_CLIP, max_s=1.2)
     with LiveSession("squat") as session:
@@ -255,6 +254,7 @@ def test_setup_check_fails_on_cropped_frames():
 
 
 @pytest.mark.samples
+@pytest.mark.slow  # a live session runs the pose model
 def test_setup_check_asks_to_turn_sideways_on_a_front_view_clip():
     frames = clip_frames("videos/squat_goblet_front_01.mp4", max_s=1.2)
     with LiveSession("squat") as session:
@@ -288,6 +288,7 @@ def configure(ws, exercise: str = "squat") -> dict:
 
 
 @pytest.mark.samples
+@pytest.mark.slow  # a live session runs the pose model
 def test_websocket_answers_each_frame_with_angles(client, jpegs):
     with client.websocket_connect("/api/v1/live") as ws:
         ready = configure(ws)
@@ -307,6 +308,7 @@ def test_websocket_answers_each_frame_with_angles(client, jpegs):
 
 
 @pytest.mark.samples
+@pytest.mark.slow  # a live session runs the pose model
 def test_websocket_drops_stale_frames_instead_of_queueing(client, jpegs):
     n = len(jpegs)
     with client.websocket_connect("/api/v1/live") as ws:
@@ -325,6 +327,7 @@ def test_websocket_drops_stale_frames_instead_of_queueing(client, jpegs):
 
 
 @pytest.mark.samples
+@pytest.mark.slow  # a live session runs the pose model
 def test_websocket_bad_messages_get_clear_errors_and_the_session_goes_on(client, jpegs):
     with client.websocket_connect("/api/v1/live") as ws:
         ws.send_bytes(frame_message(1, jpegs[0]))
@@ -355,6 +358,7 @@ def test_websocket_bad_messages_get_clear_errors_and_the_session_goes_on(client,
 
 
 @pytest.mark.samples
+@pytest.mark.slow  # a live session runs the pose model
 def test_websocket_refuses_sessions_over_the_limit(client):
     with client.websocket_connect("/api/v1/live") as first:
         configure(first)
@@ -368,6 +372,7 @@ def test_websocket_refuses_sessions_over_the_limit(client):
 
 
 @pytest.mark.samples
+@pytest.mark.slow  # a live session runs the pose model
 def test_websocket_runs_the_model_off_the_event_loop_and_closes_it_on_disconnect(client, jpegs, monkeypatch):
     threads, closed = [], []
     process, close = LiveSession.process, LiveSession.close
@@ -395,6 +400,7 @@ def test_websocket_runs_the_model_off_the_event_loop_and_closes_it_on_disconnect
 
 
 @pytest.mark.samples
+@pytest.mark.slow  # a live session runs the pose model
 def test_websocket_a_failing_frame_ends_the_session_with_the_reason(client, jpegs, monkeypatch):
     def broken(self, rgb, time_s):
         raise RuntimeError("simulated bug")
@@ -420,6 +426,7 @@ def test_live_page_and_exercise_list(client):
 
 # ----- CLI ------------------------------------------------------------------------------------
 @pytest.mark.samples
+@pytest.mark.slow  # a live session runs the pose model
 def test_cli_live_on_a_short_clip_prints_the_rep_count(tmp_path, capsys):
     short = tmp_path / "squat_first_rep.mp4"
     frames = clip_frames(SQUAT_CLIP, max_s=4.5)   # the first squat and back up

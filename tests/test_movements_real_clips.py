@@ -22,7 +22,8 @@ from formcheck.movements.segment import CUT_END
 
 pytestmark = [pytest.mark.samples, pytest.mark.slow]
 
-LUNGE_FAMILY = {"forward_lunge", "reverse_lunge", "lateral_lunge", "split_squat", "runners_lunge", "runners_lunge_press"}
+LUNGE_FAMILY = {"forward_lunge", "reverse_lunge", "lateral_lunge", "split_squat", "runners_lunge",
+                "runners_lunge_press"}
 
 
 def report(analysed, name, exercise="auto"):

@@ -31,7 +31,8 @@ def test_family_recognised(clip, family):
     pose, angles = clip()
     rep = analyze_movement(pose, angles)
     fam = {"squat": "squat", "single_leg_squat": "single_leg_squat", "sebt": "sebt", "step_up": "step_up",
-           "step_up_knee_drive": "step_up"}.get(rep.exercise, "lunge" if "lunge" in rep.exercise or rep.exercise == "split_squat" else rep.exercise)
+           "step_up_knee_drive": "step_up"}.get(
+        rep.exercise, "lunge" if "lunge" in rep.exercise or rep.exercise == "split_squat" else rep.exercise)
     assert fam == family, rep.recognition_scores
     assert rep.exercise_source == "auto"
     assert rep.exercise_confidence > 0.4
@@ -132,7 +133,8 @@ def test_unknown_reports_no_confidence_and_how_to_choose():
     text = "\n".join(r.feedback.runner + r.feedback.clinician + [render_table(r)])
     assert "confidence" not in text.lower()
     assert "--exercise" in text and "upload page" in text
-    assert "step_up" in text and "reverse_lunge" in text          # the exercises formcheck knows
+    assert "Step-up" in text and "Reverse lunge" in text          # the exercises formcheck knows, in words
+    assert "--help" in text                                        # where the names --exercise takes are
 
 
 def test_split_squat_after_stepping_into_place():
@@ -160,7 +162,10 @@ def test_knee_bend_without_a_split_stance_is_not_a_lunge_rep():
     dip, lunges = mf.squat(n=1, depth=0.3, trunk=10, rep_s=2.5), mf.lunge(sides=("left", "right") * 2)
     dt = 1 / 30
     t = np.r_[dip[0].time_s, lunges[0].time_s + dip[0].time_s[-1] + dt]
-    join = lambda name: np.concatenate([getattr(dip[0], name), getattr(lunges[0], name)])
+
+    def join(name):
+        return np.concatenate([getattr(dip[0], name), getattr(lunges[0], name)])
+
     pose = lunges[0].copy_with(time_s=t, **{k: join(k) for k in ("image_xy", "image_z", "world_xyz", "visibility",
                                                                  "presence")})
     angles = mf.angles_from_pose(pose, 1.0)

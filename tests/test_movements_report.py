@@ -8,11 +8,11 @@ import json
 import numpy as np
 import pytest
 
-import movement_fixtures as mf
 import formcheck.movements as mv
+import movement_fixtures as mf
 from formcheck.movements import MovementReport, analyze_movement, render_table
-from formcheck.movements.exercises import create, registry
 from formcheck.movements.context import MEASURE_TEXT
+from formcheck.movements.exercises import create, registry
 
 
 def test_entry_point_signature():

@@ -52,13 +52,13 @@ def test_working_knee_spans_standing_to_bottom(analysed, name):
 
 KNOWN_JUMPS = {
     "stepup_side_01": "real motion: the knee flexes ~100 deg in 0.13 s (frames 6-10) in this sped-up library clip",
-    "stepup_side_02_cropped": "a 3-frame partial leg collapse at 4.9 s that the collapse detector does not catch yet",
 }
 
 
 @pytest.mark.parametrize(
     "name",
-    [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_JUMPS[c], strict=False)) if c in KNOWN_JUMPS else c for c in CLIPS],
+    [pytest.param(c, marks=pytest.mark.xfail(reason=KNOWN_JUMPS[c], strict=True)) if c in KNOWN_JUMPS else c
+     for c in CLIPS],
 )
 def test_no_angle_jumps_after_filtering(analysed, name):
     _, _, angles = analysed(name)

@@ -1,9 +1,11 @@
 """Chunked pose extraction: planning and joining with constructed detections, then one real
-clip run both ways (one process vs. one landmarker process per chunk)."""
+clip run both ways (one process vs. one landmarker process per chunk); the real-clip tests run
+the pose model (markers samples and slow) and share the clip's one-process run."""
 
 import numpy as np
 import pytest
 
+from conftest import require_sample
 from formcheck.config import PoseSettings
 from formcheck.kinematics import compute_kinematics
 from formcheck.pose.chunks import (
@@ -19,8 +21,6 @@ from formcheck.pose.chunks import (
 from formcheck.pose.landmarker import extract_poses, series_from_detections
 from formcheck.pose.tracking import Detection
 from formcheck.sources import probe
-
-from conftest import require_sample
 
 W, H = 1280, 720
 DIAG = float(np.hypot(W, H))
@@ -137,10 +137,18 @@ def test_pack_round_trip_keeps_every_detection():
 # -- one real clip, both ways --------------------------------------------------------------
 
 
-def test_chunked_run_matches_the_single_process_run_on_a_real_clip():
-    # 8.3 s, a presenter's edge at the left border in some frames: two chunks of ~4 s.
+@pytest.fixture(scope="module")
+def stepup_single_process():
+    """8.3 s, a presenter's edge at the left border in some frames: its clip info and one-process run."""
     info = probe(require_sample("videos/stepup_side_02_cropped.mp4"))
-    single = extract_poses(info, PoseSettings(workers=1))
+    return info, extract_poses(info, PoseSettings(workers=1))
+
+
+@pytest.mark.samples
+@pytest.mark.slow
+def test_chunked_run_matches_the_single_process_run_on_a_real_clip(stepup_single_process):
+    # two chunks of ~4 s
+    info, single = stepup_single_process
     chunked_settings = PoseSettings(workers=2, min_chunk_s=4.0, chunk_overlap_s=1.0)
     assert len(plan_chunks(info.duration_s, 2, 4.0, 1.0)) == 2
     chunked = extract_poses(info, chunked_settings)
@@ -198,15 +206,18 @@ def test_read_ahead_keeps_order_and_raises_a_decode_error_where_it_happened():
 # -- opt-in fast mode: one tracked person, a sparse scan for everyone --------------------------
 
 
-def test_fast_mode_keeps_the_frames_and_finds_one_person_on_a_real_clip():
-    info = probe(require_sample("videos/stepup_side_02_cropped.mp4"))
-    default = extract_poses(info, PoseSettings(workers=1))
+@pytest.mark.samples
+@pytest.mark.slow
+def test_fast_mode_keeps_the_frames_and_finds_one_person_on_a_real_clip(stepup_single_process):
+    info, default = stepup_single_process
     fast = extract_poses(info, PoseSettings(workers=2, min_chunk_s=4.0, people_scan_interval_s=1 / 3))
     assert np.array_equal(default.time_s, fast.time_s)
     assert fast.detected.mean() >= default.detected.mean() - 0.02
     assert fast.subject.people_seen == default.subject.people_seen == 1
 
 
+@pytest.mark.samples
+@pytest.mark.slow
 def test_fast_mode_sees_the_second_person_and_analyses_the_same_subject(tmp_path):
     from media_factory import read_frames, side_by_side, write_frames
 

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_SAMPLES, require_sample
 
+from conftest import SHARED_SAMPLES, require_sample
 from formcheck.movements import analyze_movement
 from formcheck.movements.report import Flag, MovementReport, Rep
 from formcheck.series import PoseSeries

@@ -19,7 +19,10 @@ clip = pytest.importorskip("formcheck.synth.clip")
 def test_knee_lead_on_arrays():
     t = np.linspace(0, 1, 101)
     sep = np.clip(1.3 * np.sin(np.pi * t), 0, 1)              # feet wide (>= 0.8) from t ~ 0.2 to 0.8
-    pad = lambda x, v: np.concatenate([np.full(20, v), x, np.full(20, v)])
+
+    def pad(x, v):
+        return np.concatenate([np.full(20, v), x, np.full(20, v)])
+
     wide = pad(sep >= 0.8, False)
     sep = pad(sep, 0.0)
     # lunge: step first (feet wide at t ~ 0.2), then down (knee peaks at t = 0.5)
@@ -44,7 +47,8 @@ def test_side_view_knee_dominant_reach_is_not_a_lunge(comps, motion, family):
     vis = arrays["visible"].astype(float)
     img = arrays["image_xy"].astype(float).copy()
     img[vis < 0.5] = np.nan
-    pose = PoseSeries(time_s=t, image_xy=img, image_z=np.zeros((len(t), 33)), world_xyz=arrays["world_mp"].astype(float),
+    pose = PoseSeries(time_s=t, image_xy=img, image_z=np.zeros((len(t), 33)),
+                      world_xyz=arrays["world_mp"].astype(float),
                       visibility=vis, presence=vis.copy(), width=1280, height=720)
     angles = AngleSeries(time_s=t, angles={k[5:]: v for k, v in arrays.items() if k.startswith(("fc2d_", "fc3d_"))},
                          facing=arrays["facing"])

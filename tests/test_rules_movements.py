@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from pydantic import ValidationError
 
 import movement_fixtures as mf
 from formcheck.movements import analyze_movement, load_thresholds
@@ -25,7 +26,8 @@ def _clips():
         (mf.lunge(depths=[1, 1, 0.5, 1]), {}),
         (mf.lunge(yaw=0), {}),
         (mf.step_up(knee_drive=True), {}),
-        (mf.sebt(trials=SEBT_ALL, reaches=[0.7, 0.5, 0.5, 0.5, 0.5, 0.5]), {"leg_length_cm": {"left": 90, "right": 88}}),
+        (mf.sebt(trials=SEBT_ALL, reaches=[0.7, 0.5, 0.5, 0.5, 0.5, 0.5]),
+         {"leg_length_cm": {"left": 90, "right": 88}}),
         (mf.sebt(trials=[("left", "anterior"), ("right", "anterior")], heel_lift=True, reach=0.6), {}),
         (mf.sebt(trials=[("left", "anterior")], hip_ratio=-0.5, reach=0.6), {}),
     ]
@@ -120,7 +122,7 @@ def test_threshold_override_toml_file_and_disable(tmp_path):
 
 
 def test_override_rejects_incomplete_new_entry():
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         load_thresholds({"brand_new_rule": {"value": 3}})
 
 

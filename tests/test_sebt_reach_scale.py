@@ -136,6 +136,7 @@ def test_rendered_marker_gives_reach_in_cm_and_leg_normalised_reach(marker_clip)
     assert abs(rep_p.metrics["reach_pct_leg"] - 100 * truth["max_reach_norm"]) <= 3.0
 
 
+@pytest.mark.slow
 def test_rendered_marker_through_the_pose_model(marker_clip, tmp_path):
     """The whole pipeline on the rendered side-view trial: the marker is found, the reach is read
     from it within the full model's measured error (bench/marker_reach.py: 0.5-5.3 cm short), and
@@ -192,7 +193,8 @@ def test_marker_reach_is_the_straight_floor_distance_from_the_stance_toe():
                         visibility=pose.visibility, presence=pose.presence, width=pose.width, height=pose.height)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        reports = [analyze_movement(p, angles, exercise="sebt_anterior", floor_scale=UNIT_FLOOR) for p in (pose, tilted)]
+        reports = [analyze_movement(p, angles, exercise="sebt_anterior", floor_scale=UNIT_FLOOR)
+                   for p in (pose, tilted)]
     for report in reports:
         rep = report.reps[0]
         assert report.view == "sagittal" and rep.metrics["reach_scale"] == "marker"

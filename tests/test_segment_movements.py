@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from formcheck.movements.segment import CUT_END, CUT_GAP, CUT_START, SHALLOW, SegmentParams, segment
 from movement_fixtures import rep_phase

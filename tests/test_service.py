@@ -1,7 +1,9 @@
 """The HTTP service (issue #5): upload -> background analysis -> results; errors; restart recovery.
 
-One real analysis (a 6 s cut of samples/lunge_synthetic_side.mp4, lite model) is shared by the
-module; the pipeline's own result for the same clip is computed alongside it for comparison.
+The jobs run the scripted analyses of scripted_analysis.py (the pipeline without the pose model), so
+the module needs no model; `test_results_equal_the_pipeline` is the one end-to-end test that runs
+the model (lite, on a 6 s cut of samples/lunge_synthetic_side.mp4) in the service and compares
+its result with the pipeline's own for the same clip.
 """
 
 from __future__ import annotations
@@ -17,44 +19,24 @@ import pytest
 from media_factory import write_video
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from formcheck import clips  # noqa: E402
-from formcheck.config import Settings  # noqa: E402
-from formcheck.pipeline import analyze_video  # noqa: E402
-from formcheck.service import ServiceSettings, create_app  # noqa: E402
-from formcheck.service.store import JobStore  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "samples" / "lunge_synthetic_side.mp4"
-API = "/api/v1/analyses"
-POLL_TIMEOUT_S = 240
-
-
-def cut_clip(src: Path, dst: Path, end_s: float = 6.0, width: int = 640) -> Path:
-    """First `end_s` seconds of `src`, downscaled (keeps the test run short on 2 cores)."""
-    return clips.short_clip(src, dst, end_s, width, {"crf": "20", "preset": "veryfast"})
-
-
-def service_settings(data_dir: Path, **overrides) -> ServiceSettings:
-    values = {"data_dir": data_dir, "workers": 1, "model": "lite", "progress_interval_s": 0.2, **overrides}
-    return ServiceSettings(**values)
-
-
-def media_entries(settings: ServiceSettings) -> set[str]:
-    return {p.name for p in settings.media_dir.iterdir()} if settings.media_dir.exists() else set()
-
-
-def poll(client: TestClient, job_id: str, seen: list | None = None, timeout: float = POLL_TIMEOUT_S) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(f"{API}/{job_id}").json()
-        if seen is not None:
-            seen.append((body["status"], body["progress"]))
-        if body["status"] in ("done", "failed"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"analysis {job_id} not finished after {timeout} s: {body}")
+from formcheck.config import Settings
+from formcheck.pipeline import analyze_video
+from formcheck.service import ServiceSettings
+from formcheck.service.app import create_app
+from formcheck.service.store import JobStore
+from scripted_analysis import analysis_finding_nobody, hold_file, scripted_analysis
+from service_support import (
+    API,
+    POLL_TIMEOUT_S,
+    SAMPLE,
+    cut_clip,
+    media_entries,
+    poll,
+    service_settings,
+    wait_for_stage,
+)
 
 
 @pytest.fixture(scope="module")
@@ -64,32 +46,27 @@ def short_clip(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
+    """The app with the scripted analysis (service_support): jobs run the pipeline without the pose model."""
     settings = service_settings(tmp_path_factory.mktemp("service"))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, analyze=scripted_analysis)) as client:
         yield client, settings
 
 
-@pytest.fixture(scope="module")
-def done_job(service, short_clip, tmp_path_factory):
-    """Upload the clip, run the pipeline itself on it meanwhile, wait for the service's result."""
-    client, settings = service
-    with open(short_clip, "rb") as fh:
-        response = client.post(API, files={"file": ("my clip.mp4", fh, "video/mp4")}, data={"exercise": "auto"})
+def upload(client: TestClient, clip: Path, name: str) -> tuple:
+    with open(clip, "rb") as fh:
+        response = client.post(API, files={"file": (name, fh, "video/mp4")}, data={"exercise": "auto"})
     assert response.status_code == 202, response.text
-    job_id = response.json()["id"]
+    return response, response.json()["id"]
 
-    reference = {}
 
-    def run_reference() -> None:
-        out = tmp_path_factory.mktemp("reference")
-        reference["result"] = analyze_video(short_clip, out, settings.pipeline_settings("lite"))
-
-    thread = threading.Thread(target=run_reference)
-    thread.start()
+@pytest.fixture(scope="module")
+def done_job(service, short_clip):
+    """Upload the clip and wait for the service's result, noting the status and progress on every poll."""
+    client, _ = service
+    response, job_id = upload(client, short_clip, "my clip.mp4")
     seen: list = []
     body = poll(client, job_id, seen)
-    thread.join(timeout=POLL_TIMEOUT_S)
-    return {"id": job_id, "created": response, "body": body, "seen": seen, "reference": reference["result"]}
+    return {"id": job_id, "created": response, "body": body, "seen": seen}
 
 
 def test_upload_returns_202_with_location(done_job):
@@ -120,9 +97,25 @@ def test_results_contain_reps_and_angles(done_job):
     assert links["video"].endswith("/video") and links["angles_csv"].endswith("/angles.csv") and links["plots"]
 
 
-def test_results_equal_the_pipeline(done_job):
-    served = done_job["body"]["analysis"]
-    ref = done_job["reference"].analysis
+@pytest.mark.slow
+def test_results_equal_the_pipeline(short_clip, tmp_path):
+    """The one service test with the pose model: the service's analysis process (the real
+    `analyze_video`) gives the result the pipeline gives for the same clip, run here meanwhile."""
+    settings = service_settings(tmp_path / "service")
+    reference = {}
+
+    def run_reference() -> None:
+        reference["result"] = analyze_video(short_clip, tmp_path / "reference", settings.pipeline_settings("lite"))
+
+    with TestClient(create_app(settings)) as client:
+        _, job_id = upload(client, short_clip, "my clip.mp4")
+        thread = threading.Thread(target=run_reference)
+        thread.start()
+        body = poll(client, job_id)
+        thread.join(timeout=POLL_TIMEOUT_S)
+    assert body["status"] == "done", body["error"]
+    served = body["analysis"]
+    ref = reference["result"].analysis
     assert served["movement"]["exercise"] == ref.movement.exercise
     assert served["movement"]["rep_count"] == ref.movement.rep_count
     assert [r["side"] for r in served["movement"]["reps"]] == [r.side for r in ref.movement.reps]
@@ -179,7 +172,7 @@ def test_report_page(service, done_job):
     response = client.get(f"{API}/{done_job['id']}/report")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     html = response.text
-    assert "my clip.mp4" in html and "<h2>Reps</h2>" in html and "<h2>Flags</h2>" in html
+    assert "my clip.mp4" in html and "<h2>Reps</h2>" in html and "<h2>Findings</h2>" in html
     assert f"{API}/{done_job['id']}/video" in html and "/plots/" in html
 
 
@@ -231,40 +224,45 @@ def test_unknown_id_is_404(service):
 
 
 def test_delete_while_running_stops_the_worker(service, done_job, short_clip):
+    """The analysis is held in its pose stage: it ends only by noticing the deletion at a progress write."""
     client, settings = service
-    with open(short_clip, "rb") as fh:
-        job_id = client.post(API, files={"file": ("c.mp4", fh, "video/mp4")}).json()["id"]
-    deadline = time.monotonic() + POLL_TIMEOUT_S
-    while client.get(f"{API}/{job_id}").json()["stage"] != "pose":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert client.delete(f"{API}/{job_id}").status_code == 204
-    assert client.get(f"{API}/{job_id}").status_code == 404
-    # The worker stops at its next progress write and leaves nothing behind.
-    while (settings.media_dir / job_id).exists():
-        assert time.monotonic() < deadline, "worker kept writing the deleted job"
-        time.sleep(0.1)
+    manager = client.app.state.manager
+    hold = hold_file(settings.data_dir)
+    hold.touch()
+    try:
+        _, job_id = upload(client, short_clip, "c.mp4")
+        wait_for_stage(client, job_id, "pose")
+        assert client.delete(f"{API}/{job_id}").status_code == 204
+        assert client.get(f"{API}/{job_id}").status_code == 404
+        deadline = time.monotonic() + POLL_TIMEOUT_S
+        while job_id in manager.running_pids() or (settings.media_dir / job_id).exists():
+            assert time.monotonic() < deadline, "the analysis of the deleted job went on"
+            time.sleep(0.1)
+    finally:
+        hold.unlink()
     time.sleep(1.0)
-    assert not (settings.media_dir / job_id).exists()
+    assert not (settings.media_dir / job_id).exists()  # and it left nothing behind
 
 
-def test_no_person_clip_fails_with_reason_then_delete(service, tmp_path):
-    client, settings = service
+def test_no_person_clip_fails_with_reason_then_delete(tmp_path):
+    """The pipeline's own failure (its pose stage finds nobody) becomes the job's error."""
+    settings = service_settings(tmp_path / "service")
     clip = write_video(tmp_path / "empty.mp4", times_s=[i / 30 for i in range(60)])
-    with open(clip, "rb") as fh:
-        response = client.post(API, files={"file": ("empty.mp4", fh, "video/mp4")})
-    assert response.status_code == 202
-    job_id = response.json()["id"]
-    body = poll(client, job_id)
-    assert body["status"] == "failed"
-    assert body["error"]["code"] == "no_person" and body["error"]["hint"]
-    assert body["analysis"] is None
-    for suffix in ("/video", "/angles.csv", "/report"):
-        response = client.get(f"{API}/{job_id}{suffix}")
-        assert response.status_code == 409 and response.json()["code"] == "not_ready"
-    assert client.delete(f"{API}/{job_id}").status_code == 204
-    assert client.get(f"{API}/{job_id}").status_code == 404
-    assert job_id not in media_entries(settings)
+    with TestClient(create_app(settings, analyze=analysis_finding_nobody)) as client:
+        with open(clip, "rb") as fh:
+            response = client.post(API, files={"file": ("empty.mp4", fh, "video/mp4")})
+        assert response.status_code == 202
+        job_id = response.json()["id"]
+        body = poll(client, job_id)
+        assert body["status"] == "failed"
+        assert body["error"]["code"] == "no_person" and body["error"]["hint"]
+        assert body["analysis"] is None
+        for suffix in ("/video", "/angles.csv", "/report"):
+            response = client.get(f"{API}/{job_id}{suffix}")
+            assert response.status_code == 409 and response.json()["code"] == "not_ready"
+        assert client.delete(f"{API}/{job_id}").status_code == 204
+        assert client.get(f"{API}/{job_id}").status_code == 404
+        assert job_id not in media_entries(settings)
 
 
 def test_oversize_upload_is_413(tmp_path):
@@ -334,13 +332,13 @@ def test_restart_requeues_or_fails_stuck_jobs(tmp_path):
     orphan.mkdir()
     (orphan / "upload.part").write_bytes(b"\0" * 100)
 
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, analyze=analysis_finding_nobody)) as client:
         assert not orphan.exists()
         failed = client.get(f"{API}/{gone}").json()
         assert failed["status"] == "failed"
         assert failed["error"]["code"] == "interrupted" and "restarted" in failed["error"]["message"]
         body = poll(client, again)
-        # It ran again through the pipeline (no person in this synthetic pattern: a pipeline error).
+        # It ran again through the pipeline (whose pose stage finds nobody here: a pipeline error).
         assert body["status"] == "failed" and body["error"]["code"] == "no_person"
         assert store.get(again).attempts == 2
         assert not (settings.media_dir / again / "results.partial").exists()
@@ -349,13 +347,10 @@ def test_restart_requeues_or_fails_stuck_jobs(tmp_path):
 def test_shutdown_stops_running_job_for_recovery(tmp_path, short_clip):
     """Stopping the server kills running analyses but keeps them `running` (re-queued at next start)."""
     settings = service_settings(tmp_path)
-    with TestClient(create_app(settings)) as client:
-        with open(short_clip, "rb") as fh:
-            job_id = client.post(API, files={"file": ("c.mp4", fh, "video/mp4")}).json()["id"]
-        deadline = time.monotonic() + POLL_TIMEOUT_S
-        while client.get(f"{API}/{job_id}").json()["stage"] != "pose":
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+    hold_file(tmp_path).touch()  # the analysis is still in its pose stage when the server stops
+    with TestClient(create_app(settings, analyze=scripted_analysis)) as client:
+        _, job_id = upload(client, short_clip, "c.mp4")
+        wait_for_stage(client, job_id, "pose")
         manager = client.app.state.manager
         processes = [slot.process for slot in manager._slots if slot.process is not None]
         assert processes

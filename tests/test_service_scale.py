@@ -1,7 +1,8 @@
 """Per-upload distance scale (leg lengths, floor-marker size): form fields -> job -> analyze_video.
 
 The API tests run with the analysis processes stopped (jobs stay queued), except the
-old-database test, which lets one real worker run a short clip on the migrated table.
+old-database test, which lets one worker run a short clip on the migrated table (with the
+scripted analysis of scripted_analysis.py, whose pose stage finds nobody: no model is loaded).
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ import pytest
 from media_factory import write_video
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from clinic_support import API as CLINIC_API  # noqa: E402
-from clinic_support import athlete_with_screening, register  # noqa: E402
-from formcheck.clinic.scoring import score_sebt  # noqa: E402
-from formcheck.service import create_app  # noqa: E402
-from formcheck.service.jobs import JobManager  # noqa: E402
-from formcheck.service.store import QUEUED, JobStore  # noqa: E402
-from formcheck.service.worker import run_job  # noqa: E402
-from test_service import API, media_entries, poll, service_settings  # noqa: E402
+from clinic_support import API as CLINIC_API
+from clinic_support import athlete_with_screening, register
+from formcheck.clinic.scoring import score_sebt
+from formcheck.service.app import create_app
+from formcheck.service.jobs import JobManager
+from formcheck.service.store import QUEUED, JobStore
+from formcheck.service.worker import run_job
+from scripted_analysis import analysis_finding_nobody
+from service_support import API, media_entries, poll, service_settings
 
 SCALE = {"leg_length_left_cm": 92.5, "leg_length_right_cm": 91.0, "marker_size_cm": 15.0}
 NO_SCALE = dict.fromkeys(SCALE)
@@ -108,7 +110,8 @@ def test_schema_documents_the_scale_fields(idle):
         return schema["paths"][path]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["properties"]
 
     upload_fields, clip_fields = fields(API), fields(f"{CLINIC_API}/tests/{{test_id}}/clip")
-    assert upload_fields["leg_length_left_cm"]["minimum"] == 40 and upload_fields["leg_length_right_cm"]["maximum"] == 140
+    assert upload_fields["leg_length_left_cm"]["minimum"] == 40
+    assert upload_fields["leg_length_right_cm"]["maximum"] == 140
     assert upload_fields["marker_size_cm"]["type"] == "number"
     assert "marker_size_cm" in clip_fields and "leg_length_left_cm" not in clip_fields  # the athlete's are used
 
@@ -126,12 +129,12 @@ def test_old_database_is_migrated_and_its_jobs_still_run(tmp_path, clip):
                      " '2025-01-01T00:00:00+00:00')", (old,))
     conn.close()
 
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, analyze=analysis_finding_nobody)) as client:
         with sqlite3.connect(settings.db_path) as conn:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
         conn.close()
         assert set(SCALE) <= columns
-        # The old job was re-queued at start and ran through a worker (no person in this pattern).
+        # The old job was re-queued at start and ran through a worker (whose pose stage finds nobody).
         body = poll(client, old)
         assert body["status"] == "failed" and body["error"]["code"] == "no_person"
         assert body["scale"] == NO_SCALE and body["file_name"] == "old.mp4"

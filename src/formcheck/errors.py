@@ -1,9 +1,12 @@
 """Errors a user can act on: each says what is wrong and what to do about it.
 
 The CLI prints `message` and `hint`; the service turns `http_status` and `code` into a JSON error.
+The HTTP-only bases live here too, so the clinic and the service share them without importing each other.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class FormcheckError(Exception):
@@ -54,3 +57,39 @@ class UnknownExerciseError(FormcheckError, ValueError):
 class ModelNotFoundError(FormcheckError):
     code = "model_not_found"
     http_status = 500
+
+
+# -- the HTTP layer's errors that the clinic raises too (the service adds its own in service/errors.py) --
+class ApiError(FormcheckError):
+    """An error the service answers as JSON; the app's FormcheckError handler also sends `headers`.
+
+    Each subclass names its `code` and `http_status`; one with a fixed answer also names its
+    `message`, `hint` and response `headers`, so raising it needs no arguments.
+    """
+
+    message = ""
+    hint = ""
+    headers: Mapping[str, str] | None = None
+
+    def __init__(self, message: str = "", hint: str = "") -> None:
+        super().__init__(message or type(self).message, hint or type(self).hint)
+
+
+class RetryLaterError(ApiError):
+    """Refused for now: the Retry-After header says when to try again."""
+
+    http_status = 429
+
+    def __init__(self, message: str, hint: str, retry_after_s: int) -> None:
+        super().__init__(message, hint)
+        self.headers = {"Retry-After": str(retry_after_s)}
+
+
+class NotFoundError(ApiError):
+    code = "not_found"
+    http_status = 404
+
+
+class NotReadyError(ApiError):
+    code = "not_ready"
+    http_status = 409

@@ -186,6 +186,7 @@ def score_sebt(trials: Iterable[Trial], limb_length_cm: Mapping[str, float | Non
             mine = sorted((t for t in scored if t.leg == leg and t.direction == direction), key=lambda t: t.trial)
             best = best_trial(mine)
             if best is not None:
+                assert best.scale is not None  # a usable reach always has a scale (`scale_trial`)
                 best.best = True
                 scales.add(best.scale)
             dirs[direction] = DirectionScore(
@@ -198,19 +199,20 @@ def score_sebt(trials: Iterable[Trial], limb_length_cm: Mapping[str, float | Non
     notes: list[str] = []
     ant = {leg: legs[leg].directions["anterior"] for leg in LEGS}
     diff_cm = diff_pct = None
-    if all(a.reach_cm is not None for a in ant.values()):
-        diff_cm = abs(ant["left"].reach_cm - ant["right"].reach_cm)
+    left_cm, right_cm = ant["left"].reach_cm, ant["right"].reach_cm
+    left_pct, right_pct = ant["left"].reach_pct_limb, ant["right"].reach_pct_limb
+    if left_cm is not None and right_cm is not None:
+        diff_cm = abs(left_cm - right_cm)
         entry = th.get(ANTERIOR_DIFF)
         if entry and entry.exceeded(diff_cm):
-            shorter: Leg = "left" if ant["left"].reach_cm < ant["right"].reach_cm else "right"
+            shorter: Leg = "left" if left_cm < right_cm else "right"
             flags.append(_flag(ANTERIOR_DIFF, entry, diff_cm, shorter,
-                               f"Anterior reach left {ant['left'].reach_cm:.1f} cm, right {ant['right'].reach_cm:.1f} cm: "
-                               "difference"))
-    elif all(a.reach_pct_limb is not None for a in ant.values()):
+                               f"Anterior reach left {left_cm:.1f} cm, right {right_cm:.1f} cm: difference"))
+    elif left_pct is not None and right_pct is not None:
         notes.append("Anterior left/right difference in cm needs the leg lengths or a floor marker; "
                      "the 4 cm cut-off (Plisky 2006) was not applied.")
-    if all(a.reach_pct_limb is not None for a in ant.values()):
-        diff_pct = abs(ant["left"].reach_pct_limb - ant["right"].reach_pct_limb)
+    if left_pct is not None and right_pct is not None:
+        diff_pct = abs(left_pct - right_pct)
     for leg in LEGS:
         comp = legs[leg].composite_pct
         if comp is None:
@@ -233,11 +235,13 @@ def _leg_score(leg: Leg, L: float | None, dirs: dict[str, DirectionScore]) -> Le
     if missing:
         return LegScore(leg=leg, limb_length_cm=L, directions=dirs,
                         composite_basis="no valid trial for " + ", ".join(missing))
-    if L and all(d.reach_cm is not None for d in best):
-        comp = sum(d.reach_cm for d in best) / (3 * L) * 100
+    cms = [d.reach_cm for d in best if d.reach_cm is not None]
+    pcts = [d.reach_pct_limb for d in best if d.reach_pct_limb is not None]
+    if L and len(cms) == len(best):
+        comp = sum(cms) / (3 * L) * 100
         basis = f"(A + PM + PL) / (3 × {L:g} cm) × 100"
-    elif all(d.reach_pct_limb is not None for d in best):
-        comp = sum(d.reach_pct_limb for d in best) / 3
+    elif len(pcts) == len(best):
+        comp = sum(pcts) / 3
         basis = "mean of the three reaches as % of the limb length seen in the video (no leg length)"
     else:
         return LegScore(leg=leg, limb_length_cm=L, directions=dirs,

@@ -193,7 +193,14 @@ def _fppa(hip: np.ndarray, knee: np.ndarray, ankle: np.ndarray, other_hip: np.nd
     with np.errstate(invalid="ignore"):
         on_line = np.abs(kc) <= 1e-9 * _norm(line) * _norm(knee - hip)
     k_side = np.where(on_line, 0.0, np.sign(kc))
-    m_side = np.sign(_cross2(line, other_hip - hip))
+    mc = _cross2(line, other_hip - hip)
+    # The other hip (numerically) on the line: no medial side. Relative, like the knee's test,
+    # so a mirrored image (x -> W - x, rounded) gives the same answer.
+    # Nor when the ankle or the other hip is (numerically) on the hip: no line, or no side of it.
+    with np.errstate(invalid="ignore"):
+        leg = _norm(knee - hip) + _norm(ankle - knee)
+        degenerate = (_norm(line) <= 1e-9 * leg) | (_norm(other_hip - hip) <= 1e-9 * leg)
+        m_side = np.where(degenerate | (np.abs(mc) <= 1e-9 * _norm(line) * _norm(other_hip - hip)), 0.0, np.sign(mc))
     sign = np.where(k_side == 0, 1.0, k_side * m_side)
     with np.errstate(invalid="ignore"):
         sign = np.where(m_side == 0, np.nan, sign)

@@ -124,6 +124,7 @@ class OneEuroFilter:
             self._dx = np.where(np.isnan(x), np.nan, 0.0)
             self._t = float(t)
             return x.copy()
+        assert self._t is not None  # set with self._x
         dt = float(t) - float(self._t)
         if not dt > 0:
             return self._x.copy()

@@ -79,6 +79,6 @@ def fill_gaps(values: np.ndarray, time_s: np.ndarray, max_gap_s: float) -> np.nd
         if not fill.any():
             continue
         tv = t[valid]
-        for c in cols:
-            flat[fill, c] = np.interp(t[fill], tv, flat[valid, c])
+        for col in cols:
+            flat[fill, col] = np.interp(t[fill], tv, flat[valid, col])
     return flat.reshape(arr.shape)

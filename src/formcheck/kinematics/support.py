@@ -95,7 +95,7 @@ def landmark_support(pose: PoseSeries) -> np.ndarray:
     size = np.array([pose.width, pose.height], dtype=float)
     with np.errstate(invalid="ignore"):
         inside = (xy >= EDGE_MARGIN * size) & (xy <= (1 - EDGE_MARGIN) * size)
-    return inside.all(axis=-1)
+    return np.asarray(inside.all(axis=-1))
 
 
 def measure_frames(ok: np.ndarray, measure: str, side: str | None) -> np.ndarray:
@@ -105,7 +105,7 @@ def measure_frames(ok: np.ndarray, measure: str, side: str | None) -> np.ndarray
     out = np.ones(len(ok), dtype=bool)
     for who, joint in MEASURE_LANDMARKS.get(measure, ()):
         s = {"own": side, "other": other}.get(who, who)
-        out &= ok[:, SIDE_LANDMARKS[s][joint]]
+        out &= ok[:, SIDE_LANDMARKS[str(s)][joint]]
     return out
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.config import MODEL_NAMES
 from formcheck.errors import FormcheckError, InputFileError
 
 WINDOW = "formcheck live (q to quit)"
@@ -33,7 +34,8 @@ def open_source(source: str):
 
     camera = source.isdigit()
     if not camera and not Path(source).is_file():
-        raise InputFileError(f"{source} does not exist.", "Pass a camera index (0 is the first webcam) or a video file.")
+        raise InputFileError(f"{source} does not exist.",
+                             "Pass a camera index (0 is the first webcam) or a video file.")
     capture = cv2.VideoCapture(int(source) if camera else source)
     if not capture.isOpened():
         capture.release()
@@ -77,7 +79,8 @@ def _cmd_live(args: argparse.Namespace) -> int:
     try:
         exercise = resolve_exercise(args.exercise)
     except ValueError as exc:
-        raise FormcheckError(str(exc).capitalize() + ".", "Example: formcheck live --source 0 --exercise squat") from None
+        raise FormcheckError(str(exc).capitalize() + ".",
+                             "Example: formcheck live --source 0 --exercise squat") from None
     capture, camera = open_source(args.source)
     window = not args.no_window and _has_display()
     if not args.no_window and not window:
@@ -132,7 +135,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     live.add_argument("--source", default="0", help="camera index (0 = first webcam, default) or a video file")
     live.add_argument("--exercise", default="squat", help="squat (default), lunge, split_squat, step_up... "
                                                            "(the exercises live mode can count)")
-    live.add_argument("--model", default="lite", choices=("lite", "full", "heavy"), help="pose model (default lite)")
+    live.add_argument("--model", default="lite", choices=MODEL_NAMES, help="pose model (default lite)")
     live.add_argument("--no-window", action="store_true", help="print a status line per second instead of a window")
     live.set_defaults(func=_cmd_live)
     return live

@@ -120,6 +120,7 @@ class OnlineRepCounter:
             self._rest_samples.popleft()
 
     def _finish(self, t: float) -> OnlineRep | None:
+        assert self._below_since is not None  # called once the value has stayed below the exit level
         below = float(self._below_since)
         self._inside, self._below_since = False, None
         self._last_rest_t = t

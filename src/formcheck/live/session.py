@@ -43,7 +43,8 @@ from formcheck.movements.report import Rep
 from formcheck.movements.rules import rep_flags
 from formcheck.movements.segment import SHALLOW, Segment, SegmentParams
 from formcheck.movements.thresholds import Thresholds, load_thresholds
-from formcheck.pose.landmarker import create_landmarker, detections_from_result
+from formcheck.pose.detector import create_landmarker, detections_from_result
+from formcheck.pose.quiet import QuietLandmarker
 from formcheck.pose.tracking import Detection
 from formcheck.series import PoseSeries
 
@@ -137,7 +138,7 @@ class LiveUpdate:
 
     def to_json(self) -> dict:
         lms = None
-        if self.landmarks is not None:
+        if self.landmarks is not None and self.visibility is not None:
             lms = [[_num(x, 4), _num(y, 4), _num(v, 2)]
                    for (x, y), v in zip(self.landmarks, self.visibility)]
         return {
@@ -255,7 +256,8 @@ class LiveAnalyzer:
                 angles = angles_from_clean(pose)
                 ctx = MovementContext(pose, angles, estimate_view(pose, angles))
                 result = self.exercise.analyse_rep(ctx, self._segment(t, online))
-            rep.side, rep.direction, rep.events, rep.metrics = result.side, result.direction, result.events, result.metrics
+            rep.side, rep.direction = result.side, result.direction  # type: ignore[assignment]  # a RepResult side is "left"/"right"/"both"
+            rep.events, rep.metrics = result.events, result.metrics
             rep.metrics["excursion_pct_of_median"] = online.excursion_pct_of_median
             rep.flags = rep_flags(self.thresholds, self.spec.family, rep, self.exercise.variant,
                                   online.excursion_pct_of_median)
@@ -319,7 +321,7 @@ class LiveSession:
         self.analyzer = LiveAnalyzer(exercise, self.settings, self.live)
         self.model = model or self.live.model
         pose = self.settings.pose.model_copy(update={"model": self.model, "num_poses": self.live.num_poses})
-        self._landmarker = create_landmarker(pose, RunningMode.VIDEO)
+        self._landmarker: QuietLandmarker | None = create_landmarker(pose, RunningMode.VIDEO)
         self._last_ms = -1
 
     def process(self, rgb: np.ndarray, time_s: float) -> LiveUpdate:
@@ -332,6 +334,8 @@ class LiveSession:
         ms = max(int(round(time_s * 1000)), self._last_ms + 1)
         self._last_ms = ms
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(small))
+        if self._landmarker is None:
+            raise RuntimeError("this live session is closed")
         result = self._landmarker.detect_for_video(image, ms)
         # Landmarks come normalised to the image: scaled to the original frame's pixels.
         detection = main_detection(detections_from_result(result, width, height))
@@ -344,7 +348,7 @@ class LiveSession:
             self._landmarker.close()
             self._landmarker = None
 
-    def __enter__(self) -> "LiveSession":
+    def __enter__(self) -> LiveSession:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from dataclasses import dataclass
 
 import numpy as np
 
-from formcheck.movements import exercises as ex_registry
 from formcheck.kinematics.scale import FloorScale
+from formcheck.movements import exercises as ex_registry
 from formcheck.movements.context import ADVICE, MEASURE_TEXT, MovementContext, estimate_view
-from formcheck.movements.exercises.lunge import set_up_steps
-from formcheck.movements.exercises.sebt import marker_reach_supported, reach_in_image_plane
+from formcheck.movements.exercises.base import BaseExercise
 from formcheck.movements.feedback import count, fill_feedback
 from formcheck.movements.recognize import FAMILY_DEFAULT, Recognition, recognize, refine_variant
-from formcheck.movements.report import MovementReport, Rep, UnsupportedMeasure
-from formcheck.movements.rules import asymmetry, consistency, min_reps_per_side, rep_flags, sebt_clip
-from formcheck.movements.segment import SHALLOW, mark_shallow, segment, whole_median
+from formcheck.movements.report import MovementReport, Rep, UnsupportedMeasure, metric_number
+from formcheck.movements.rules import asymmetry, consistency, min_reps_per_side, rep_flags
+from formcheck.movements.segment import SHALLOW, segment, whole_median
 from formcheck.movements.thresholds import Thresholds, load_thresholds
 from formcheck.series import AngleSeries, PoseSeries
 
@@ -68,8 +68,9 @@ def unknown_note(rec: Recognition | None) -> str:
     closest = (f" It looked most like a {FAMILY_TEXT[rec.closest]}, too uncertain to check form."
                if rec is not None and rec.closest else "")
     return ("None of the known exercises was recognised clearly, so no reps or cues are given."
-            f"{closest} Choose the exercise by hand: `formcheck analyze VIDEO --exercise NAME`, or the "
-            "Exercise menu of the upload page; or film the whole body doing several reps.")
+            f"{closest} Choose the exercise by hand: `formcheck analyze VIDEO --exercise NAME` (`formcheck "
+            "analyze --help` lists the names), or the Exercise menu of the upload page; or film the whole body "
+            "doing several reps.")
 
 
 # Single-leg work filmed from the side: the working leg should be the one nearer the camera.
@@ -94,159 +95,132 @@ def far_leg_note(ctx: MovementContext, family: str, reps: list[Rep]) -> str | No
             "the camera (turn around for the other leg).")
 
 
-def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: Thresholds | None,
-             leg_length_cm: dict[str, float] | None, floor_scale: FloorScale | None = None) -> MovementReport:
-    """Recognise (or take) the exercise, split it into reps, measure each rep and flag compensations.
+@dataclass
+class _Choice:
+    """The exercise a clip is analysed as, and how it was chosen."""
 
-    exercise: "auto", a registry name (see movements/exercises.toml) or an alias ("lunge", "sebt" ...).
-    thresholds: from `load_thresholds(override)`; default thresholds.toml.
-    leg_length_cm: {"left": cm, "right": cm}, ASIS to medial malleolus; enables reach in cm.
-    """
-    th = thresholds or load_thresholds()
-    ctx = MovementContext(pose, angles, estimate_view(pose, angles), floor_scale=floor_scale)
+    family: str
+    name: str
+    confidence: float
+    source: str                      # "auto" (recognised) or "user"
+    auto_variant: bool               # the variant is read from the reps
+    notes: list[str]
+
+
+def _choose(key: str, rec: Recognition | None) -> _Choice | None:
+    """The resolved name (`exercises.resolve`) against the recognition; None when "auto" recognised nothing."""
     specs = ex_registry.registry()
-    aliases = ex_registry.aliases()
-    notes: list[str] = []
-
-    key = ex_registry.resolve(exercise)
-    rec = recognize(ctx) if len(ctx.t) else None
     if key == "auto":
-        source = "auto"
         if rec is None or rec.family == "unknown":
-            # no confidence and no reps: a rep count or a cue for a guessed exercise would mislead
-            report = MovementReport(exercise="unknown", recognition_scores=rec.scores if rec else {},
-                                    view=ctx.view.view, view_confidence=ctx.view.confidence,
-                                    view_details=ctx.view.details, notes=[unknown_note(rec)])
-            return fill_feedback(report)
-        family, name, conf, auto_variant = rec.family, rec.exercise, rec.confidence, True
+            return None
+        assert rec.confidence is not None  # None only for "unknown"
+        return _Choice(rec.family, rec.exercise, rec.confidence, "auto", True, [])
+    if key in specs:
+        name, auto_variant = key, False
     else:
-        source = "user"
-        if key in specs:
-            name, auto_variant = key, False
-        else:
-            fam = aliases[key]
-            name, auto_variant = FAMILY_DEFAULT[fam], True
-            if fam == "lunge" and rec is not None and rec.exercise == "lateral_lunge":
-                name = "lateral_lunge"
-        family, conf = specs[name].family, 1.0
-        if rec is not None and rec.family not in ("unknown", family):
-            notes.append(f"You chose {specs[name].label}, but the movement looks more like "
-                         f"{rec.family.replace('_', ' ')} (score {rec.scores.get(rec.family, 0):.2f}).")
+        fam = ex_registry.aliases()[key]
+        name, auto_variant = FAMILY_DEFAULT[fam], True
+        if fam == "lunge" and rec is not None and rec.exercise == "lateral_lunge":
+            name = "lateral_lunge"
+    family = specs[name].family
+    notes = []
+    if rec is not None and rec.family not in ("unknown", family):
+        notes.append(f"You chose {specs[name].label}, but the movement looks more like "
+                     f"{rec.family.replace('_', ' ')} (score {rec.scores.get(rec.family, 0):.2f}).")
+    return _Choice(family, name, 1.0, "user", auto_variant, notes)
 
-    ex = ex_registry.create(name)
+
+def _reps(ctx: MovementContext, th: Thresholds, choice: _Choice,
+          notes: list[str]) -> tuple[BaseExercise, list[Rep]]:
+    """Segment the clip with the exercise's driver, measure each rep, flag it; the exercise is
+    the variant the reps show when it is read from them."""
+    ex = ex_registry.create(choice.name)
     params = ex.params(ctx)
     segs = segment(ctx.t, ex.driver(ctx), params)
     results = []
     for s in segs:
         results.append(ex.analyse_rep(ctx, s))
         ex.prev_end = s.end          # modules may look back to the previous rep
-    if auto_variant:
-        name = refine_variant(family, name, [r for r in results if not r.not_a_rep])
-        if name != ex.spec.name:
-            ex = ex_registry.create(name)
-    if family == "lunge":
-        variant = ex.variant.get("direction")
-        observed = [None if r.not_a_rep else r.direction for r in results]
-        for r, setup in zip(results, set_up_steps(observed, variant)):
-            if setup:
-                r.not_a_rep = ("the body travelled: a walking step, walking in or out" if r.direction == "walking"
-                               else "the feet came together around it: a step, not a split-squat rep")
+    if choice.auto_variant:
+        choice.name = refine_variant(choice.family, choice.name, [r for r in results if not r.not_a_rep])
+        if choice.name != ex.spec.name:
+            ex = ex_registry.create(choice.name)
+    ex.screen_reps(results)
     # movements without the exercise's pattern (walking in, a set-up step) are not reps
     not_reps = [(s, r) for s, r in zip(segs, results) if r.not_a_rep]
     if not_reps:
-        notes.append(f"Not counted as {'trial' if family == 'sebt' else 'rep'}s: " + "; ".join(
+        notes.append(f"Not counted as {ex.rep_word}s: " + "; ".join(
             f"{ctx.t[s.start]:.1f}-{ctx.t[s.end]:.1f} s ({r.not_a_rep})" for s, r in not_reps) + ".")
         kept = [(s, r) for s, r in zip(segs, results) if not r.not_a_rep]
         segs, results = [s for s, _ in kept], [r for _, r in kept]
-    if family == "sebt":
-        # reach directions differ in excursion, so "shallow" (vs the median) is meaningless;
-        # trial validity is judged by the SEBT rules instead (a trial cut by the clip stays partial)
-        for s in segs:
-            if s.partial_reason == SHALLOW:
-                s.partial_reason = None
-            s.complete = s.partial_reason is None
-    else:
-        mark_shallow(segs, params.partial_frac)
+    ex.mark_partial(segs, params.partial_frac)
     med_exc = whole_median(segs)
 
     reps: list[Rep] = []
     for i, (s, r) in enumerate(zip(segs, results), start=1):
         rep = Rep(index=i, side=r.side, start_s=round(float(ctx.t[s.start]), 3),
                   bottom_s=round(float(ctx.t[r.bottom]), 3), end_s=round(float(ctx.t[s.end]), 3),
-                  complete=s.complete, partial_reason=s.partial_reason, direction=r.direction,
+                  complete=s.complete, partial_reason=s.partial_reason, direction=ex.rep_direction(r),
                   events=r.events, metrics=r.metrics)
-        if family == "lunge":        # the clip's variant; what the feet did in this rep stays in foot_pattern
-            rep.direction = ex.variant.get("direction")
-        rep.metrics["excursion_pct_of_median"] = round(float(100 * s.excursion / med_exc), 1) if med_exc > 0 else None
-        rep.flags = rep_flags(th, family, rep, ex.variant, rep.metrics["excursion_pct_of_median"])
+        excursion_pct = round(float(100 * s.excursion / med_exc), 1) if med_exc > 0 else None
+        rep.metrics["excursion_pct_of_median"] = excursion_pct
+        rep.flags = rep_flags(th, choice.family, rep, ex.variant, excursion_pct)
         reps.append(rep)
-    if family == "lunge":
-        other_feet = [r for r in reps if r.metrics.get("foot_pattern") not in (None, ex.variant.get("direction"))]
-        if other_feet:
-            notes.append(f"In {len(other_feet)} of {len(reps)} reps the feet did not move as in a "
-                         f"{ex.spec.label.lower()} ({', '.join(sorted({str(r.metrics['foot_pattern']) for r in other_feet}))}).")
+    return ex, reps
 
-    asym_rows, asym_flags = asymmetry(th, family, reps, ex.asymmetry_metrics())
-    clip_flags = list(asym_flags) + consistency(th, family, reps, ex.depth_metric())
-    unsupported = unsupported_for(ctx, ex.spec.measures)
-    summary: dict = {}
-    scale: dict = {}
-    if family == "sebt":
-        for rep in reps:  # the scale first: the best trials and the cm asymmetry use it
-            L = (leg_length_cm or {}).get(rep.side) if rep.side in ("left", "right") else None
-            v, cm = rep.metrics.get("reach_pct_leg"), rep.metrics.get("reach_cm")
-            if cm is not None:                       # measured on the floor (marker)
-                rep.metrics["reach_scale"] = "marker"
-                if L:
-                    rep.metrics["reach_pct_leg"] = round(100 * cm / L, 1)
-            elif L and v is not None:
-                rep.metrics["reach_cm"] = round(v / 100 * L, 1)
-                rep.metrics["reach_scale"] = "leg_length"
-            elif v is not None:
-                rep.metrics["reach_scale"] = "image_leg"
-        f, u, summary = sebt_clip(th, reps, leg_length_cm)
-        clip_flags += f
-        unsupported += u
-        view = ("an " if ctx.view.view[0] in "aeiou" else "a ") + ctx.view.view
-        if reps and not reach_in_image_plane(ctx):
-            unsupported.append(UnsupportedMeasure(
-                measure="reach_pct_leg",
-                reason=f"filmed from {view} view: the reach runs toward or away from the camera, and one "
-                       "camera's depth estimate misses about a third of it",
-                advice=f"Reach distance needs a side view ({ADVICE['side']})."))
-        off_plane = sorted({r.direction or "unknown" for r in reps if not marker_reach_supported(ctx, r.direction)})
-        if floor_scale is not None and off_plane:
-            unsupported.append(UnsupportedMeasure(
-                measure="reach_cm",
-                reason=f"the floor marker measures a reach only along the image plane; filmed from {view} "
-                       f"view, the {', '.join(off_plane)} reach runs partly in depth, where each pixel of the "
-                       "pose model's toe error is about a centimetre on the floor",
-                advice=f"For the anterior reach in cm, film it from the side ({ADVICE['side']}) with the "
-                       "marker in view; otherwise give the leg lengths (side view: reach as % of leg length, "
-                       "and cm from it)."))
-        used = sorted({r.metrics["reach_scale"] for r in reps if "reach_scale" in r.metrics})
-        scale = {"reach": used[0] if len(used) == 1 else ",".join(used) or None,
-                 "marker": floor_scale.to_dict() if floor_scale is not None else None}
+
+def _view_and_rep_notes(ctx: MovementContext, th: Thresholds, ex: BaseExercise, reps: list[Rep]) -> list[str]:
+    """What to keep in mind reading the reps: the view's limits, the far leg, partial reps, too few per side."""
+    notes = []
     if ctx.view.view in ("frontal", "oblique") and ctx.measure_source("knee_flexion") == "3d":
         notes.append("Knee flexion and depth come from MediaPipe's 3D world landmarks in this view "
                      "(less accurate than a side view).")
     if ctx.view.view == "oblique":
         notes.append("The camera is at an angle to the body: sagittal angles are 3D estimates and "
                      "frontal-plane measures (valgus, pelvic drop) are not reported.")
-    far_leg = far_leg_note(ctx, family, reps)
+    far_leg = far_leg_note(ctx, ex.family, reps)
     if far_leg:
         notes.append(far_leg)
     partial = [r for r in reps if not r.complete]
     if partial:
-        why = {SHALLOW: f"shallow: depth below {th['partial_rep'].value:g} % of the median rep"}
+        why: dict[str | None, str] = {SHALLOW: f"shallow: depth below {th['partial_rep'].value:g} % of the median rep"}
         reasons = "; ".join(f"{n} {why.get(k, k)}" for k, n in Counter(r.partial_reason for r in partial).items())
         notes.append(f"{count(len(partial), 'partial rep')} ({reasons}): listed, but no flags from them "
                      "and left out of averages and left/right comparisons.")
     sided = Counter(r.side for r in reps if r.complete and r.side in ("left", "right"))
     least = min_reps_per_side(th)
-    if sided["left"] and sided["right"] and min(sided.values()) < least and family != "sebt":
+    if sided["left"] and sided["right"] and min(sided.values()) < least and ex.notes_reps_per_side:
         notes.append(f"No left/right comparison: it needs at least {least} complete reps per side "
                      f"(left {sided['left']}, right {sided['right']}).")
+    return notes
+
+
+def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: Thresholds | None,
+             leg_length_cm: dict[str, float] | None, floor_scale: FloorScale | None = None) -> MovementReport:
+    """Resolve the exercise -> segment and measure the reps -> clip-level findings and notes."""
+    th = thresholds or load_thresholds()
+    ctx = MovementContext(pose, angles, estimate_view(pose, angles), floor_scale=floor_scale)
+    key = ex_registry.resolve(exercise)  # an unknown name fails before any work
+    rec = recognize(ctx) if len(ctx.t) else None
+    choice = _choose(key, rec)
+    if choice is None:
+        # no confidence and no reps: a rep count or a cue for a guessed exercise would mislead
+        report = MovementReport(exercise="unknown", recognition_scores=rec.scores if rec else {},
+                                view=ctx.view.view, view_confidence=ctx.view.confidence,
+                                view_details=ctx.view.details, notes=[unknown_note(rec)])
+        return fill_feedback(report)
+    notes = list(choice.notes)
+    ex, reps = _reps(ctx, th, choice, notes)
+    notes += ex.clip_notes(ctx, reps)
+
+    asym_rows, asym_flags = asymmetry(th, choice.family, reps, ex.asymmetry_metrics())
+    clip_flags = list(asym_flags) + consistency(th, choice.family, reps, ex.depth_metric())
+    unsupported = unsupported_for(ctx, ex.spec.measures)
+    findings = ex.clip_findings(ctx, th, reps, leg_length_cm)
+    clip_flags += findings.flags
+    unsupported += findings.unsupported
+    summary = findings.summary
+    notes += _view_and_rep_notes(ctx, th, ex, reps)
 
     complete = [r for r in reps if r.complete]
     for side in ("left", "right", "both"):
@@ -255,16 +229,15 @@ def _analyze(pose: PoseSeries, angles: AngleSeries, exercise: str, thresholds: T
             summary[f"{side}_reps"] = n
     depth_key = ex.depth_metric()
     for side in ("left", "right", "both"):
-        vals = [r.metrics.get(depth_key) for r in complete if r.side == side]
-        vals = [v for v in vals if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        vals = [v for r in complete if r.side == side if (v := metric_number(r.metrics.get(depth_key))) is not None]
         if vals:
             summary[f"{side}_mean_{depth_key}"] = round(float(np.mean(vals)), 1)
 
     report = MovementReport(
-        exercise=name, exercise_label=ex.spec.label, exercise_confidence=round(float(conf), 2),
-        exercise_source=source, recognition_scores=rec.scores if rec else {},
+        exercise=choice.name, exercise_label=ex.spec.label, exercise_confidence=round(float(choice.confidence), 2),
+        exercise_source=choice.source, recognition_scores=rec.scores if rec else {},
         view=ctx.view.view, view_confidence=ctx.view.confidence, view_details=ctx.view.details,
-        near_side=ctx.near_side, rep_count=len(complete), partial_rep_count=len(partial), reps=reps, flags=clip_flags,
-        asymmetry=asym_rows, summary=summary, unsupported_measures=unsupported, notes=notes, scale=scale,
-        thresholds_overridden=list(th.overridden))
+        near_side=ctx.near_side, rep_count=len(complete), partial_rep_count=len(reps) - len(complete), reps=reps,
+        flags=clip_flags, asymmetry=asym_rows, summary=summary, unsupported_measures=unsupported, notes=notes,
+        scale=findings.scale, thresholds_overridden=list(th.overridden))
     return fill_feedback(report)

@@ -14,12 +14,25 @@ import numpy as np
 from formcheck.kinematics import support
 from formcheck.kinematics.angles import signed_angle_2d
 from formcheck.kinematics.scale import FloorScale
-from formcheck.landmarks import SIDE_LANDMARKS, SIDES, NOSE, LEFT_EAR, RIGHT_EAR
+from formcheck.landmarks import LEFT_EAR, NOSE, RIGHT_EAR, SIDE_LANDMARKS, SIDES
 from formcheck.movements.signals import fill_gaps, nanpct, smooth
 from formcheck.series import AngleSeries, PoseSeries
 
 # Depth difference of the hips (leg lengths) that tells the near leg in a side view.
 NEAR_SIDE_MIN_DEPTH = 0.1
+# The camera-view classifier (`estimate_view`), hand-set with the first movement analysis
+# (6a07331, 2026-11-22) and unchanged since; bench/accuracy.py's side, front and 45 deg rows
+# exercise it. Shoulder and hip width over torso length of an adult seen square on (MediaPipe):
+SQUARE_ON_SHOULDER_RATIO, SQUARE_ON_HIP_RATIO = 0.70, 0.45
+# Image and world yaw agreeing within this many degrees are blended with these weights.
+YAW_AGREE_DEG, YAW_IMAGE_WEIGHT = 35, 0.65
+# Facing votes (share of frames) that push the score this many degrees toward side on / square on.
+FACING_SIDE_SHARE, FACING_FRONT_SHARE, FACING_SHIFT_DEG = 0.6, 0.15, 10.0
+# Yaw score below FRONTAL_MAX_DEG: frontal; above SAGITTAL_MIN_DEG: sagittal; between: oblique.
+FRONTAL_MAX_DEG, SAGITTAL_MIN_DEG, OBLIQUE_MID_DEG = 30, 60, 45
+# Confidence: 0.5 at a boundary, rising by 0.5 over this many degrees beyond it (oblique: over
+# OBLIQUE_CONF_SPAN_DEG / 2 toward the middle).
+VIEW_CONF_SPAN_DEG, OBLIQUE_CONF_SPAN_DEG = 40, 30
 ADVICE = {
     "side": "place the phone at hip height, about 3 m to your side, whole body in frame from head to feet",
     "front": "place the phone at knee-to-hip height, about 3 m in front of you (or behind you), "
@@ -67,7 +80,8 @@ def estimate_view(pose: PoseSeries, angles: AngleSeries | None) -> ViewEstimate:
         torso = np.linalg.norm(mid_sh - mid_hip, axis=1)
         torso = np.where(torso > 1e-6, torso, np.nan)
         # Reference ratios of a subject seen square on (MediaPipe landmark spacing, adults).
-        c_img = np.nanmean(np.stack([sh_w / torso / 0.70, hip_w / torso / 0.45]), axis=0)
+        c_img = np.nanmean(np.stack([sh_w / torso / SQUARE_ON_SHOULDER_RATIO, hip_w / torso / SQUARE_ON_HIP_RATIO]),
+                           axis=0)
         yaw_img = np.degrees(np.arccos(np.clip(c_img, 0.0, 1.0)))
         w = pose.world_xyz
         lat = w[:, L["hip"]] - w[:, R["hip"]]
@@ -78,8 +92,8 @@ def estimate_view(pose: PoseSeries, angles: AngleSeries | None) -> ViewEstimate:
     if not parts:
         return ViewEstimate("unknown", 0.0, float("nan"), 0.0, {})
     # Image proportions are the more trustworthy cue (MediaPipe depth is a learned guess).
-    if len(parts) == 2 and abs(yi - yw) <= 35:
-        yaw = float(0.65 * yi + 0.35 * yw)
+    if len(parts) == 2 and abs(yi - yw) <= YAW_AGREE_DEG:
+        yaw = float(YAW_IMAGE_WEIGHT * yi + (1 - YAW_IMAGE_WEIGHT) * yw)
     elif np.isfinite(yi):
         yaw = float(yi)       # the world estimate disagrees wildly: trust the image
     else:
@@ -90,16 +104,16 @@ def estimate_view(pose: PoseSeries, angles: AngleSeries | None) -> ViewEstimate:
         fac = np.asarray(angles.facing)[det]
         facing_frac = float(np.mean(fac != 0)) if fac.size else 0.0
     score = yaw
-    if facing_frac > 0.6:
-        score = max(score, yaw + 10.0)
-    elif facing_frac < 0.15:
-        score = min(score, yaw - 10.0)
-    if score < 30:
-        view, conf = "frontal", min(1.0, 0.5 + (30 - score) / 40)
-    elif score > 60:
-        view, conf = "sagittal", min(1.0, 0.5 + (score - 60) / 40)
+    if facing_frac > FACING_SIDE_SHARE:
+        score = max(score, yaw + FACING_SHIFT_DEG)
+    elif facing_frac < FACING_FRONT_SHARE:
+        score = min(score, yaw - FACING_SHIFT_DEG)
+    if score < FRONTAL_MAX_DEG:
+        view, conf = "frontal", min(1.0, 0.5 + (FRONTAL_MAX_DEG - score) / VIEW_CONF_SPAN_DEG)
+    elif score > SAGITTAL_MIN_DEG:
+        view, conf = "sagittal", min(1.0, 0.5 + (score - SAGITTAL_MIN_DEG) / VIEW_CONF_SPAN_DEG)
     else:
-        view, conf = "oblique", 0.5 + (15 - abs(score - 45)) / 30
+        view, conf = "oblique", 0.5 + (OBLIQUE_CONF_SPAN_DEG / 2 - abs(score - OBLIQUE_MID_DEG)) / OBLIQUE_CONF_SPAN_DEG
     return ViewEstimate(view, round(float(conf), 2), round(yaw, 1), round(facing_frac, 2),
                         {"yaw_image_deg": round(yi, 1) if np.isfinite(yi) else -1.0,
                          "yaw_world_deg": round(yw, 1) if np.isfinite(yw) else -1.0,
@@ -161,7 +175,8 @@ class MovementContext:
     def _angle(self, measure: str, side: str | None, allow_any: bool) -> np.ndarray:
         src = self.measure_source(measure)
         base = f"{side}_{measure}" if side else measure
-        order = {"2d": [f"{base}_deg", f"{base}_3d_deg"], "3d": [f"{base}_3d_deg", f"{base}_deg"]}
+        order: dict[str | None, list[str]] = {"2d": [f"{base}_deg", f"{base}_3d_deg"],
+                                              "3d": [f"{base}_3d_deg", f"{base}_deg"]}
         names = order.get(src, []) if not allow_any else (order.get(src) or [f"{base}_deg", f"{base}_3d_deg"])
         if src == "2d" and not allow_any:
             names = names[:1]
@@ -377,11 +392,13 @@ class MovementContext:
             tot = np.sqrt((di[:, 0] / lp) ** 2 + np.nan_to_num(a_w) ** 2)
             l_img = di[:, 0] / lp
             # image x is the subject's lateral axis (mirror for a subject facing the camera)
-            sgn = np.sign(np.nanmedian((self.xy("left", "hip")[:, 0] - self.xy("right", "hip")[:, 0])))
+            sgn = np.sign(np.nanmedian(self.xy("left", "hip")[:, 0] - self.xy("right", "hip")[:, 0]))
             l_w = l_img * (sgn if sgn != 0 else 1.0)
         else:
             a, tot = a_w, tot_w
-        f = lambda x: fill_gaps(self.t, x, self.max_gap_s)
+        def f(x: np.ndarray) -> np.ndarray:
+            return fill_gaps(self.t, x, self.max_gap_s)
+
         return {"anterior": f(a), "lateral": f(l_w), "total": f(tot),
                 # world-landmark-only components (any view; depth is MediaPipe's estimate)
                 "anterior_world": f(a_w), "lateral_world": f(np.sum(dw * lat_h, axis=1) / lw)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from formcheck import labels
 from formcheck.movements.exercises import registry
 from formcheck.movements.report import MovementReport, Rep
 from formcheck.movements.rules import fmt
@@ -43,8 +44,8 @@ def number(value, unit: str) -> str:
 
 
 def not_known_text() -> str:
-    """What an "unknown" exercise is, with the names --exercise (or the upload form) takes."""
-    return "Not one of the known exercises (" + ", ".join(sorted(registry())) + ")"
+    """What an "unknown" exercise is, with the known ones named as people read them."""
+    return "Not one of the known exercises (" + ", ".join(sorted(spec.label for spec in registry().values())) + ")"
 
 
 def rep_name(report: MovementReport) -> str:
@@ -115,13 +116,14 @@ def clip_feedback(report: MovementReport) -> tuple[list[str], list[str]]:
     for f in report.flags:
         clinician.append(f"  - {f.detail}")
     for a in report.asymmetry:
-        clinician.append(f"Asymmetry {a.metric}: L {a.left} / R {a.right} {a.unit} "
+        clinician.append(f"Asymmetry in {labels.metric_label(a.metric).lower()}: L {a.left} / R {a.right} "
+                         f"{labels.unit_text(a.unit)} "
                          f"(diff {a.abs_diff}, {a.pct_diff}%).")
     for k, v in report.summary.items():
         if v is not None and ("composite" in k or "best_reach" in k or "diff_cm" in k):
-            clinician.append(f"{k}: {v}")
+            clinician.append(f"{labels.metric_label(k)}: {labels.metric_text(k, v)}")
     for u in report.unsupported_measures:
-        clinician.append(f"Not measured - {u.measure}: {u.reason}. {u.advice}")
+        clinician.append(f"Not measured - {labels.measure_label(u.measure).lower()}: {u.reason}. {u.advice}")
     clinician.extend(report.notes)
     if report.thresholds_overridden:
         clinician.append("Thresholds overridden by the user: " + ", ".join(report.thresholds_overridden))
@@ -162,7 +164,10 @@ def render_table(report: MovementReport) -> str:
                     + [number(r.metrics.get(k), unit) for k, _, unit in cols]
                     + [",".join(f.code for f in r.flags) or "-"])
     widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h) for i, h in enumerate(header)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
     how = f"recognised, confidence {report.exercise_confidence:.2f}" if report.exercise_source == "auto" else "chosen"
     out = [f"{report.exercise_label or report.exercise} ({how}; {view})", line(header), line(["-" * w for w in widths])]
     out += [line(r) for r in rows] or [f"(no {rep_name(report)}s found)"]

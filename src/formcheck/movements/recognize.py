@@ -144,7 +144,8 @@ def knee_lead(kmax: np.ndarray, sep: np.ndarray, at_sep: np.ndarray) -> float:
         if not before.size:
             continue
         r0, first = int(before[-1]), int(run[0])
-        k0, pk = kmax[r0], np.nanmax(kmax[r0:int(run[-1]) + 1]) if np.isfinite(kmax[r0:int(run[-1]) + 1]).any() else np.nan
+        in_run = kmax[r0:int(run[-1]) + 1]
+        k0, pk = kmax[r0], np.nanmax(in_run) if np.isfinite(in_run).any() else np.nan
         if np.isfinite(k0) and np.isfinite(pk) and np.isfinite(kmax[first]) and pk - k0 > 15.0:
             out.append((kmax[first] - k0) / (pk - k0))
     return float(np.median(out)) if out else float("nan")
@@ -211,9 +212,10 @@ def features(ctx: MovementContext) -> dict[str, float]:
         "sep_range_leg": sep_peak - nanpct(sep["total"], 5, 0.0),
         # how far the foot-to-foot vector leaves its resting value (a foot goes out and back);
         # side view: in the image plane only (the lateral part is MediaPipe's depth guess)
-        "foot_excursion_leg": nanpct(np.hypot(sep["anterior"] - nanpct(sep["anterior"], 50, 0.0),
-                                              0.0 if ctx.view.view == "sagittal" else
-                                              np.nan_to_num(sep["lateral"] - nanpct(sep["lateral"], 50, 0.0))), 95, 0.0),
+        "foot_excursion_leg": nanpct(
+            np.hypot(sep["anterior"] - nanpct(sep["anterior"], 50, 0.0),
+                     0.0 if ctx.view.view == "sagittal" else
+                     np.nan_to_num(sep["lateral"] - nanpct(sep["lateral"], 50, 0.0))), 95, 0.0),
         # less-bent knee while the feet are far apart AND the knees are working
         "knee_min_at_sep_deg": _med(kmin, at_sep & active if (at_sep & active).any() else at_sep, 0.0),
         "knee_max_at_sep_deg": _med(kmax, at_sep, 0.0),
@@ -236,48 +238,97 @@ def features(ctx: MovementContext) -> dict[str, float]:
         "overhead_fraction": float(np.mean(ctx.wrists_overhead())) if len(ctx.t) else 0.0,
     }
     out = {k: float(np.nan_to_num(v)) for k, v in f.items()}
-    if not np.isfinite(f["hip_between_feet"]):
-        out["hip_between_feet"] = 0.25      # unknown: neutral
-    if not np.isfinite(f["hip_to_support_leg"]):
-        out["hip_to_support_leg"] = 0.2
-    if not np.isfinite(f["knee_lead"]):
-        out["knee_lead"] = 0.65             # unknown: neutral
+    for name, neutral in NEUTRAL_FEATURES.items():
+        if not np.isfinite(f[name]):
+            out[name] = neutral
     return out
+
+
+# The family scores' soft cut-offs: name -> (centre, width) of a logistic step, in the unit of the
+# feature it reads (leg lengths, degrees, shares of frames). Hand-set (first in 6a07331, 2026-11-22;
+# last changed in e3b5b6e, 2026-12-06) and checked on bench/accuracy.py's rendered matrix ("family
+# recognised") and bench/real_clips.py (family right / abstained / wrong): re-run both after a change.
+CUTS: dict[str, tuple[float, float]] = {
+    "hips_above_standing_leg": (1.27, 0.03),   # hip_height_top_leg: on a support
+    "hip_rise_leg": (0.22, 0.04),
+    "foot_up_typical_leg": (0.15, 0.04),       # a foot up on the support much of the time
+    "knees_move_deg": (45.0, 8.0),
+    "feet_close_leg": (0.62, 0.06),            # sep_active_leg, below
+    "feet_still_leg": (0.25, 0.05),            # foot_excursion_leg, below
+    "foot_travels_leg": (0.35, 0.05),          # foot_excursion_leg, above: one foot goes far and returns
+    "feet_wide_leg": (0.40, 0.06),             # sep_peak_leg
+    "both_knees_bent_deg": (52.0, 7.0),        # knee_min_at_sep_deg
+    "bent_leg_travels_more_leg": (0.0, 0.08),  # travel_bent_leg - travel_straight_leg
+    "feet_down_leg": (0.10, 0.03),             # foot_up_active_leg, below
+    "knees_together": (0.65, 0.08),            # knee_ratio_active
+    "hip_between_feet": (0.28, 0.04),          # weight on both feet
+    "hips_over_one_foot": (0.2, 0.03),         # hip_to_support_leg, below
+    "wide_lateral_stance": (0.8, 0.1),         # sep_lateral_at_sep
+    "one_knee_at_a_time": (0.5, 0.1),          # knee_ratio_active, below
+    "knees_co_move_deg": (30.0, 8.0),
+    "reach_from_squat": (REACH_KNEE_LEAD, 0.05),  # knee_lead: the free foot never took a step
+    "split_knee_bent_deg": (45.0, 8.0),        # knee_min_active_deg
+    "foot_ahead_leg": (0.45, 0.06),            # sep_anterior_at_sep
+    "feet_grounded_apart": (0.7, 0.08),        # feet_grounded_at_sep: not a knee raise
+    "reach_touches_down_leg": (0.2, 0.04),     # foot_up_at_sep_leg, below
+    "squat_load_on_one_foot": (0.15, 0.02),    # hip_to_support_leg, below
+    "single_leg_knee_deg": (35.0, 8.0),
+    "free_foot_up_leg": (0.04, 0.015),         # foot_up_active_leg
+    "free_foot_stays_leg": (0.45, 0.05),       # foot_excursion_leg, below
+    "sebt_knee_deg": (20.0, 8.0),
+}
+# How much hips over one foot take off a squat's score.
+SQUAT_ONE_FOOT_PENALTY = 0.7
+# Neutral values of the features a clip cannot measure.
+NEUTRAL_FEATURES = {"hip_between_feet": 0.25, "hip_to_support_leg": 0.2, "knee_lead": 0.65}
+# A lunge is lateral when its feet are apart sideways by this many times the front-back gap,
+# and by more than this many leg lengths.
+LATERAL_LUNGE_RATIO, LATERAL_LUNGE_MIN_LEG = 1.5, 0.5
+
+
+def _above(value: float, cut: str) -> float:
+    centre, width = CUTS[cut]
+    return sigmoid((value - centre) / width)
+
+
+def _below(value: float, cut: str) -> float:
+    centre, width = CUTS[cut]
+    return sigmoid((centre - value) / width)
 
 
 def score_families(f: dict[str, float]) -> dict[str, float]:
     # hips clearly above standing height: absolute (no floor-standing frames needed) or relative
     # to the clip's own standing height
-    hips_up = max(sigmoid((f["hip_height_top_leg"] - 1.27) / 0.03), sigmoid((f["hip_rise_leg"] - 0.22) / 0.04))
-    step = hips_up * sigmoid((f["foot_up_typical_leg"] - 0.15) / 0.04)
+    hips_up = max(_above(f["hip_height_top_leg"], "hips_above_standing_leg"), _above(f["hip_rise_leg"], "hip_rise_leg"))
+    step = hips_up * _above(f["foot_up_typical_leg"], "foot_up_typical_leg")
     not_step = 1.0 - step
-    knees_move = sigmoid((f["knee_peak_deg"] - 45.0) / 8.0)
-    close = sigmoid((0.62 - f["sep_active_leg"]) / 0.06)
-    still_feet = sigmoid((0.25 - f["foot_excursion_leg"]) / 0.05)   # feet stay where they are
-    feet_travel = sigmoid((f["foot_excursion_leg"] - 0.35) / 0.05)  # one foot goes far and returns
-    wide = sigmoid((f["sep_peak_leg"] - 0.40) / 0.06)
-    both_bent = sigmoid((f["knee_min_at_sep_deg"] - 52.0) / 7.0)
-    bent_moves = sigmoid((f["travel_bent_leg"] - f["travel_straight_leg"]) / 0.08)
-    feet_down = sigmoid((0.10 - f["foot_up_active_leg"]) / 0.03)
-    together = sigmoid((f["knee_ratio_active"] - 0.65) / 0.08)
-    between = sigmoid((f["hip_between_feet"] - 0.28) / 0.04)      # weight on both feet
-    over_one = sigmoid((0.2 - f["hip_to_support_leg"]) / 0.03)     # hips over one foot
+    knees_move = _above(f["knee_peak_deg"], "knees_move_deg")
+    close = _below(f["sep_active_leg"], "feet_close_leg")
+    still_feet = _below(f["foot_excursion_leg"], "feet_still_leg")     # feet stay where they are
+    feet_travel = _above(f["foot_excursion_leg"], "foot_travels_leg")  # one foot goes far and returns
+    wide = _above(f["sep_peak_leg"], "feet_wide_leg")
+    both_bent = _above(f["knee_min_at_sep_deg"], "both_knees_bent_deg")
+    bent_moves = _above(f["travel_bent_leg"] - f["travel_straight_leg"], "bent_leg_travels_more_leg")
+    feet_down = _below(f["foot_up_active_leg"], "feet_down_leg")
+    together = _above(f["knee_ratio_active"], "knees_together")
+    between = _above(f["hip_between_feet"], "hip_between_feet")            # weight on both feet
+    over_one = _below(f["hip_to_support_leg"], "hips_over_one_foot")       # hips over one foot
     # lateral lunge from a wide stance: feet stay put, one knee at a time bends
-    lateral_shift = (still_feet * sigmoid((f["sep_lateral_at_sep"] - 0.8) / 0.1)
-                     * sigmoid((0.5 - f["knee_ratio_active"]) / 0.1))
-    co_move = sigmoid((f["knee_co_move_deg"] - 30.0) / 8.0)
-    reach_from_squat = sigmoid((f["knee_lead"] - REACH_KNEE_LEAD) / 0.05)   # the free foot never took a step
-    split_bend = (sigmoid((f["knee_min_active_deg"] - 45.0) / 8.0) * co_move
-                  * sigmoid((f["sep_anterior_at_sep"] - 0.45) / 0.06))     # one foot ahead of the other
-    grounded = sigmoid((f["feet_grounded_at_sep"] - 0.7) / 0.08)  # both feet down while apart (not a knee raise)
-    touches = sigmoid((0.2 - f["foot_up_at_sep_leg"]) / 0.04)     # the reach foot comes down to the floor
+    lateral_shift = (still_feet * _above(f["sep_lateral_at_sep"], "wide_lateral_stance")
+                     * _below(f["knee_ratio_active"], "one_knee_at_a_time"))
+    co_move = _above(f["knee_co_move_deg"], "knees_co_move_deg")
+    reach_from_squat = _above(f["knee_lead"], "reach_from_squat")         # the free foot never took a step
+    split_bend = (_above(f["knee_min_active_deg"], "split_knee_bent_deg") * co_move
+                  * _above(f["sep_anterior_at_sep"], "foot_ahead_leg"))    # one foot ahead of the other
+    grounded = _above(f["feet_grounded_at_sep"], "feet_grounded_apart")  # both feet down while apart
+    touches = _below(f["foot_up_at_sep_leg"], "reach_touches_down_leg")  # the reach foot comes down to the floor
     return {
         # a squat shares the load between the feet: hips well over one foot points to one leg
         "squat": round(knees_move * close * still_feet * feet_down * together * not_step
-                       * (1 - 0.7 * sigmoid((0.15 - f["hip_to_support_leg"]) / 0.02)), 3),
-        "single_leg_squat": round(sigmoid((f["knee_peak_deg"] - 35.0) / 8.0) * over_one
-                                  * sigmoid((f["foot_up_active_leg"] - 0.04) / 0.015)
-                                  * sigmoid((0.45 - f["foot_excursion_leg"]) / 0.05) * not_step, 3),
+                       * (1 - SQUAT_ONE_FOOT_PENALTY * _below(f["hip_to_support_leg"], "squat_load_on_one_foot")), 3),
+        "single_leg_squat": round(_above(f["knee_peak_deg"], "single_leg_knee_deg") * over_one
+                                  * _above(f["foot_up_active_leg"], "free_foot_up_leg")
+                                  * _below(f["foot_excursion_leg"], "free_foot_stays_leg") * not_step, 3),
         # stepping lunges (feet travel) and split squats (feet planted apart, both knees bend)
         # (a lateral lunge shifts the hips over the bending leg: no weight-between-the-feet test)
         "lunge": round(knees_move * wide * min(1.0, between * (feet_travel * (both_bent + (1 - both_bent) * bent_moves)
@@ -288,14 +339,16 @@ def score_families(f: dict[str, float]) -> dict[str, float]:
         # and returns, and touches down; whether the reaching knee bends does not matter. The
         # reach is the foot's excursion (feet_travel), not the distance between the feet: a
         # posterolateral reach crosses behind the stance foot
-        "sebt": round(sigmoid((f["knee_peak_deg"] - 20.0) / 8.0) * feet_travel
+        "sebt": round(_above(f["knee_peak_deg"], "sebt_knee_deg") * feet_travel
                       * max(1 - between, reach_from_squat) * touches * not_step, 3),
     }
 
 
 def exercise_for(family: str, f: dict[str, float]) -> str:
     """The registry exercise a recognised family is analysed as (the variant comes from the reps)."""
-    if family == "lunge" and f["sep_lateral_at_sep"] > 1.5 * f["sep_anterior_at_sep"] and f["sep_lateral_at_sep"] > 0.5:
+    lateral = f["sep_lateral_at_sep"]
+    if (family == "lunge" and lateral > LATERAL_LUNGE_RATIO * f["sep_anterior_at_sep"]
+            and lateral > LATERAL_LUNGE_MIN_LEG):
         return "lateral_lunge"
     return FAMILY_DEFAULT[family]
 

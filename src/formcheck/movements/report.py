@@ -11,6 +11,11 @@ Side = Literal["left", "right", "both"]
 MetricValue = float | bool | str | None
 
 
+def metric_number(value: MetricValue) -> float | None:
+    """A metric as a number: None when it is missing, a yes/no or a text (bool is an int in Python)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 class Flag(BaseModel):
     """One compensation finding. Every flag carries its number, its cut-off and where it comes from."""
 

@@ -4,10 +4,12 @@ value, the threshold, the unit, the evidence level and source, and a plain-langu
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import TypeGuard
 
 import numpy as np
 
-from formcheck.movements.report import Asymmetry, Flag, Rep, UnsupportedMeasure
+from formcheck.labels import metric_label
+from formcheck.movements.report import Asymmetry, Flag, Rep, UnsupportedMeasure, metric_number
 from formcheck.movements.segment import SHALLOW
 from formcheck.movements.thresholds import ThresholdEntry, Thresholds
 
@@ -39,7 +41,7 @@ def make_flag(code: str, th: ThresholdEntry, value: float, *, rep: Rep | None = 
                 source=th.source, population=th.population, cue=th.cue, detail=detail)
 
 
-def _applies(th: ThresholdEntry | None, family: str) -> bool:
+def _applies(th: ThresholdEntry | None, family: str) -> TypeGuard[ThresholdEntry]:
     return th is not None and (not th.applies_to or family in th.applies_to)
 
 
@@ -59,20 +61,22 @@ def sebt_validity(th: Thresholds, rep: Rep) -> list[str]:
     heel = th.get("heel_lift")
     faults = []
     heel_limit = inv.extra("stance_heel_lift_deg", 8.0) if inv else (heel.value if heel else None)
-    if heel_limit is not None and m.get("stance_heel_lift_deg") is not None and m["stance_heel_lift_deg"] > heel_limit:
+    heel_lift = metric_number(m.get("stance_heel_lift_deg"))
+    if heel_limit is not None and heel_lift is not None and heel_lift > heel_limit:
         faults.append("stance heel lifted")
-    down = m.get("reach_foot_down_s")
-    unload = m.get("stance_knee_unload_deg")
+    down = metric_number(m.get("reach_foot_down_s"))
+    unload = metric_number(m.get("stance_knee_unload_deg"))
     if inv and down is not None and (
             down > inv.extra("max_reach_foot_down_s", 1.5)
             or (down >= inv.extra("min_touch_s", 0.25) and unload is not None
                 and unload >= inv.extra("unload_deg", 5.0))):
         faults.append("reach foot rested on the floor (took weight)")
-    if inv and m.get("stance_foot_shift_leg") is not None and m["stance_foot_shift_leg"] > inv.extra("max_stance_shift_leg", 0.15):
+    shift = metric_number(m.get("stance_foot_shift_leg"))
+    if inv and shift is not None and shift > inv.extra("max_stance_shift_leg", 0.15):
         faults.append("stance foot moved (loss of balance)")
     if m.get("returned") is False:
         faults.append("no controlled return to the start position")
-    elif inv and m.get("return_s") is not None and m["return_s"] < inv.extra("min_return_s", 0.3):
+    elif inv and (back := metric_number(m.get("return_s"))) is not None and back < inv.extra("min_return_s", 0.3):
         faults.append("return too fast (not controlled)")
     return faults
 
@@ -88,7 +92,7 @@ def rep_flags(th: Thresholds, family: str, rep: Rep, variant: dict, excursion_pc
         return []
     kd_code = "knee_dominant_ratio_sebt" if family == "sebt" else "knee_dominant_ratio"
     kd = th.get(kd_code)
-    knee = m.get("knee_flexion_at_reach_deg") if family == "sebt" else m.get("peak_knee_flexion_deg")
+    knee = metric_number(m.get("knee_flexion_at_reach_deg") if family == "sebt" else m.get("peak_knee_flexion_deg"))
     if kd and knee is not None and knee >= kd.extra("min_knee_flexion_deg", 40.0):
         if family != "sebt" or rep.direction == "anterior":
             ctx = "at maximal anterior reach" if family == "sebt" else ""
@@ -103,8 +107,9 @@ def rep_flags(th: Thresholds, family: str, rep: Rep, variant: dict, excursion_pc
     dfl = th.get("ankle_dorsiflexion_limited")
     # cross-check: with the foot flat the shin's tilt is the dorsiflexion, so a shin tilted past the
     # cut-off (or not measured) means the low reading is the foot landmarks, not the ankle
-    if (dfl and m.get("peak_knee_flexion_deg") is not None and m["peak_knee_flexion_deg"] >= dfl.extra("min_knee_flexion_deg", 60.0)
-            and dfl.exceeded(m.get("shank_inclination_bottom_deg"))):
+    peak_knee = metric_number(m.get("peak_knee_flexion_deg"))
+    if (dfl and peak_knee is not None and peak_knee >= dfl.extra("min_knee_flexion_deg", 60.0)
+            and dfl.exceeded(metric_number(m.get("shank_inclination_bottom_deg")))):
         out.append(_check(th, "ankle_dorsiflexion_limited", family, m.get("ankle_dorsiflexion_bottom_deg"), rep))
     if family != "sebt":
         out.append(_check(th, "heel_lift", family, m.get("heel_lift_deg"), rep))
@@ -118,7 +123,8 @@ def rep_flags(th: Thresholds, family: str, rep: Rep, variant: dict, excursion_pc
         m["invalid_reasons"] = "; ".join(faults) if faults else None
         e = th.get("sebt_trial_invalid")
         if faults and e:
-            out.append(make_flag("sebt_trial_invalid", e, float(len(faults)), rep=rep, context="(" + "; ".join(faults) + ")"))
+            out.append(make_flag("sebt_trial_invalid", e, float(len(faults)), rep=rep,
+                                 context="(" + "; ".join(faults) + ")"))
     return [f for f in out if f is not None]
 
 
@@ -132,13 +138,14 @@ def min_reps_per_side(th: Thresholds) -> int:
     return int(entry.extra("min_reps_per_side", 2)) if entry else 2
 
 
-def asymmetry(th: Thresholds, family: str, reps: list[Rep], metrics: list[tuple[str, str]]) -> tuple[list[Asymmetry], list[Flag]]:
+def asymmetry(th: Thresholds, family: str, reps: list[Rep],
+              metrics: list[tuple[str, str]]) -> tuple[list[Asymmetry], list[Flag]]:
     """Left vs right per metric, from complete reps only, where each side has `min_reps_per_side`."""
     entry = th.get("asymmetry_pct")
     rows, flags = [], []
     groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for rep in filter(_usable, reps):
-        for key, unit in metrics:
+        for key, _unit in metrics:
             name = f"{key}[{rep.direction}]" if family == "sebt" else key
             if rep.side == "both":
                 for s in ("left", "right"):
@@ -163,10 +170,12 @@ def asymmetry(th: Thresholds, family: str, reps: list[Rep], metrics: list[tuple[
         unit = units.get(name, "deg")
         rows.append(Asymmetry(metric=name, left=round(lv, 2), right=round(rv, 2), unit=unit,
                               abs_diff=round(abs(lv - rv), 2), pct_diff=round(pct, 1)))
-        if _applies(entry, family) and entry.exceeded(pct) and (unit != "deg" or abs(lv - rv) >= entry.extra("min_abs_deg", 8.0)):
+        if (_applies(entry, family) and entry.exceeded(pct)
+                and (unit != "deg" or abs(lv - rv) >= entry.extra("min_abs_deg", 8.0))):
             weaker = "left" if lv < rv else "right"
             flags.append(make_flag("asymmetry_pct", entry, pct, side=weaker,
-                                   context=f"in {name} (left {fmt(lv, unit)}, right {fmt(rv, unit)})"))
+                                   context=f"in {metric_label(name).lower()} (left {fmt(lv, unit)}, "
+                                           f"right {fmt(rv, unit)})"))
     return rows, flags
 
 
@@ -185,10 +194,10 @@ def sebt_clip(th: Thresholds, reps: list[Rep], leg_length_cm: dict[str, float] |
         for direction, v in d.items():
             summary[f"{side}_{direction}_best_reach_pct_leg"] = round(v, 1)
     # anterior asymmetry in cm (Plisky 2006)
-    ant = {s: best[s].get("anterior") for s in ("left", "right")}
-    if ant["left"] is not None and ant["right"] is not None:
+    ant_left, ant_right = best["left"].get("anterior"), best["right"].get("anterior")
+    if ant_left is not None and ant_right is not None:
         if leg_length_cm and all(leg_length_cm.get(s) for s in ("left", "right")):
-            cm = {s: ant[s] / 100 * leg_length_cm[s] for s in ant}
+            cm = {"left": ant_left / 100 * leg_length_cm["left"], "right": ant_right / 100 * leg_length_cm["right"]}
             diff = abs(cm["left"] - cm["right"])
             summary["anterior_reach_diff_cm"] = round(diff, 1)
             weaker = "left" if cm["left"] < cm["right"] else "right"
@@ -232,6 +241,6 @@ def consistency(th: Thresholds, family: str, reps: list[Rep], key: str) -> list[
             continue
         cv = float(np.std(vals, ddof=1) / abs(np.mean(vals)) * 100)
         if entry.exceeded(cv):
-            ctx = f"of {key}" + (f" ({direction})" if direction else "")
+            ctx = f"of {metric_label(key).lower()}" + (f" ({direction})" if direction else "")
             out.append(make_flag("inconsistent_reps", entry, cv, side=side, context=ctx))
     return out

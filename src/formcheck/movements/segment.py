@@ -83,31 +83,18 @@ def levels(x: np.ndarray, p: SegmentParams) -> tuple[float, float] | None:
     return rest, top
 
 
-def segment(t: np.ndarray, driver: np.ndarray, p: SegmentParams,
-            rest_top: tuple[float, float] | None = None) -> list[Segment]:
-    t = np.asarray(t, dtype=float)
-    x = prepare(t, driver, p)
-    lv = rest_top or levels(x, p)
-    if lv is None:
-        return []
-    rest, top = lv
-    rng = max(top - rest, p.min_range)
-    enter = rest + max(p.enter_frac * rng, 0.5 * p.min_range)
-    exit_ = rest + min(p.exit_frac * rng, enter - rest - 0.1 * rng)
-    rest_lvl = rest + p.rest_frac * rng
-
-    # 1) hysteresis state machine -> raw [enter crossing, exit crossing, reason] intervals. A rep
-    # already past `enter` where the picture starts (the clip's first frame, or after a long gap)
-    # was not seen going down into its bottom: cut there.
+def _hysteresis(t: np.ndarray, x: np.ndarray, enter: float, exit_: float, min_gap_s: float) -> list[list]:
+    """Hysteresis state machine -> raw [enter crossing, exit crossing, reason] intervals. A rep
+    already past `enter` where the picture starts (the clip's first frame, or after a long gap)
+    was not seen going down into its bottom: cut there."""
     raw: list[list] = []
     inside = False
     start_i = 0
     below_since: int | None = None
     reason: str | None = None
     seen = np.isfinite(x)
-    n = len(x)
     first, last = (int(np.flatnonzero(seen)[0]), int(np.flatnonzero(seen)[-1])) if seen.any() else (0, -1)
-    for i in range(n):
+    for i in range(len(x)):
         v = x[i]
         if not seen[i]:
             if inside and below_since is not None:   # came up, then a long gap: that rep is over
@@ -125,17 +112,37 @@ def segment(t: np.ndarray, driver: np.ndarray, p: SegmentParams,
                 if below_since is None:
                     below_since = i
             elif below_since is not None and v >= enter:
-                if t[i] - t[below_since] < p.min_gap_s:
+                if t[i] - t[below_since] < min_gap_s:
                     below_since = None      # a short dip: same rep
                 else:
                     raw.append([start_i, below_since, reason])
                     start_i, below_since, reason = i, None, None
-            if below_since is not None and t[i] - t[below_since] >= p.min_gap_s:
+            if below_since is not None and t[i] - t[below_since] >= min_gap_s:
                 raw.append([start_i, below_since, reason])
                 inside, below_since = False, None
     if inside:  # still open when the clip ends
         raw.append([start_i, last if below_since is None else below_since, reason])
+    return raw
 
+
+def segment(t: np.ndarray, driver: np.ndarray, p: SegmentParams,
+            rest_top: tuple[float, float] | None = None) -> list[Segment]:
+    t = np.asarray(t, dtype=float)
+    x = prepare(t, driver, p)
+    lv = rest_top or levels(x, p)
+    if lv is None:
+        return []
+    rest, top = lv
+    rng = max(top - rest, p.min_range)
+    enter = rest + max(p.enter_frac * rng, 0.5 * p.min_range)
+    exit_ = rest + min(p.exit_frac * rng, enter - rest - 0.1 * rng)
+    rest_lvl = rest + p.rest_frac * rng
+
+    seen = np.isfinite(x)
+    n = len(x)
+    last = int(np.flatnonzero(seen)[-1]) if seen.any() else -1
+    # 1) raw intervals between the enter and exit crossings, reps shorter than min_rep_s dropped
+    raw = _hysteresis(t, x, enter, exit_, p.min_gap_s)
     raw = [r for r in raw if t[r[1]] - t[r[0]] >= p.min_rep_s]
 
     # 2) extend to the rest zone on both sides (not past the clip's edge or a gap). A rep must be

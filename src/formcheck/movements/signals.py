@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 
 def fill_gaps(t: np.ndarray, x: np.ndarray, max_gap_s: float) -> np.ndarray:
@@ -51,12 +52,12 @@ def nanpct(x: np.ndarray, q: float, default: float = np.nan) -> float:
     return float(np.percentile(x, q)) if x.size else default
 
 
-def nanmax(x: np.ndarray) -> float:
+def nanmax(x: npt.ArrayLike) -> float:
     x = np.asarray(x, dtype=float)
     return float(np.nanmax(x)) if np.isfinite(x).any() else float("nan")
 
 
-def nanmin(x: np.ndarray) -> float:
+def nanmin(x: npt.ArrayLike) -> float:
     x = np.asarray(x, dtype=float)
     return float(np.nanmin(x)) if np.isfinite(x).any() else float("nan")
 

@@ -10,8 +10,9 @@ Users override any entry with a TOML file or a dict:
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -54,15 +55,6 @@ class Thresholds(BaseModel):
     def get(self, key: str) -> ThresholdEntry | None:
         entry = self.entries.get(key)
         return entry if entry is not None and entry.enabled else None
-
-    def table(self) -> list[dict[str, Any]]:
-        """Rows for docs / CLI: name, value, unit, direction, evidence, source, population."""
-        return [
-            {"name": k, "label": e.label, "value": e.value, "unit": e.unit,
-             "direction": e.direction, "evidence": e.evidence, "source": e.source,
-             "population": e.population}
-            for k, e in self.entries.items()
-        ]
 
 
 def _read(src: Path | str | Mapping[str, Any]) -> dict[str, Any]:

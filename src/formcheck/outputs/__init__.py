@@ -15,8 +15,8 @@ from formcheck.outputs.annotate import (
     draw_skeleton,
     joint_label_texts,
 )
-from formcheck.outputs.plots import FRONTAL_PANELS, SAGITTAL_PANELS, RepSpan, plot_angles
 from formcheck.outputs.mot import OPENSIM_COORDINATES, MotTable, mot_text, read_mot, write_mot
+from formcheck.outputs.plots import FRONTAL_PANELS, SAGITTAL_PANELS, RepSpan, plot_angles
 from formcheck.outputs.tables import ANGLE_COLUMN_ORDER, ordered_columns, read_angles_csv, write_angles_csv
 from formcheck.outputs.video import VideoSink, is_faststart, probe_codec, top_level_boxes
 

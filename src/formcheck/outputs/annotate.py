@@ -69,7 +69,7 @@ class Scale:
     pad: int
 
     @classmethod
-    def for_frame(cls, frame: np.ndarray) -> "Scale":
+    def for_frame(cls, frame: np.ndarray) -> Scale:
         short = min(frame.shape[0], frame.shape[1])
         unit = short / 720.0
         font = max(0.45, 0.75 * unit)

@@ -8,8 +8,13 @@ Motion) or into a TimeSeriesTable:
 | column | formcheck column | sign |
 |---|---|---|
 | `hip_flexion_r` / `_l` | `{side}_hip_flexion_deg` | + flexion (same as OpenSim) |
-| `knee_angle_r` / `_l` | `{side}_knee_flexion_deg` | **negated**: in gait2392 (and gait2354) `knee_angle_r` runs from −120° (flexed) to +10°, range −2.0944…0.1745 rad in `gait2392_simbody.osim`, so flexion is negative. Pass `knee_flexion_negative=False` for a model whose knee coordinate is positive in flexion (check its `<range>`). |
+| `knee_angle_r` / `_l` | `{side}_knee_flexion_deg` | **negated** (below) |
 | `ankle_angle_r` / `_l` | `{side}_ankle_dorsiflexion_deg` | + dorsiflexion (same as OpenSim) |
+
+The knee is negated because in gait2392 (and gait2354) `knee_angle_r` runs from −120° (flexed)
+to +10°, range −2.0944…0.1745 rad in `gait2392_simbody.osim`, so flexion is negative. Pass
+`knee_flexion_negative=False` for a model whose knee coordinate is positive in flexion (check
+its `<range>`).
 
 What the numbers are: 2D angles from the image (or 3D from MediaPipe's world landmarks with
 `use_3d=True`), docs/angles.md, not the result of OpenSim inverse kinematics. Hip flexion is

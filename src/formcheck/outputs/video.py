@@ -56,9 +56,10 @@ class VideoSink:
         self._durations: dict[int, int] = {}
         self._pending: tuple[av.VideoFrame, int] | None = None
 
-        self._container = av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"})
+        container = av.open(str(self.path), "w", format="mp4", options={"movflags": "+faststart"})
+        self._container: av.container.OutputContainer | None = container  # None once closed
         rate = Fraction(self.fps_hint).limit_denominator(1001)
-        stream = self._container.add_stream(
+        stream = container.add_stream(
             "libx264", rate=rate, options={"crf": str(crf), "preset": preset}
         )
         stream.width, stream.height, stream.pix_fmt = self.out_width, self.out_height, "yuv420p"
@@ -71,7 +72,7 @@ class VideoSink:
         cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 6, 1, 1, 1
         self._stream = stream
 
-    def __enter__(self) -> "VideoSink":
+    def __enter__(self) -> VideoSink:
         return self
 
     def __exit__(
@@ -104,9 +105,8 @@ class VideoSink:
             self.adjusted_timestamps += 1
         self._last_pts = pts
 
-        # OpenCV converts to 4:2:0 in 0.2 ms where FFmpeg's scaler takes 3 ms (720p, measured
-        # 2026-11-28): a quarter of the annotated video's encode time.
-        yuv = cv2.cvtColor(np.ascontiguousarray(frame_bgr), cv2.COLOR_BGR2YUV_I420)
+        # OpenCV converts to 4:2:0 much faster than FFmpeg's scaler (bench/README.md, throughput.py).
+        yuv: np.ndarray = cv2.cvtColor(np.ascontiguousarray(frame_bgr), cv2.COLOR_BGR2YUV_I420)
         frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
         frame.pts, frame.time_base = pts, TIME_BASE
         # A frame lasts until the next one starts, so each is encoded one write later.
@@ -123,6 +123,7 @@ class VideoSink:
             # The encoder reorders frames (B-frames); match durations by presentation time.
             if packet.pts is not None and packet.pts in self._durations:
                 packet.duration = self._durations.pop(packet.pts)
+            assert self._container is not None  # encoding happens before close() ends
             self._container.mux(packet)
 
     def close(self) -> None:

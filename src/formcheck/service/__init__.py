@@ -8,7 +8,7 @@ routers in `routers/`; shared objects injected with `deps`; `models` is the API 
 from formcheck.service.settings import ServiceSettings
 
 
-def create_app(settings: ServiceSettings | None = None):  # noqa: ANN201 - lazy import keeps FastAPI optional
+def create_app(settings: ServiceSettings | None = None):  # untyped: the lazy import keeps FastAPI optional
     from formcheck.service.app import create_app as _create_app
 
     return _create_app(settings)

@@ -8,8 +8,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from formcheck.errors import NotReadyError
 from formcheck.schema import Analysis
-from formcheck.service.errors import NotReadyError, not_found
+from formcheck.service.errors import not_found
 from formcheck.service.jobs import JobManager
 from formcheck.service.settings import ServiceSettings
 from formcheck.service.store import DONE, Job, JobStore
@@ -35,10 +36,12 @@ StoreDep = Annotated[JobStore, Depends(get_store)]
 ManagerDep = Annotated[JobManager, Depends(get_manager)]
 
 
-def get_job(store: StoreDep, job_id: Annotated[str, Path(description="Analysis id from POST.")]) -> Job:
+def get_job(request: Request, store: StoreDep,
+            job_id: Annotated[str, Path(description="Analysis id from POST.")]) -> Job:
     # Ids are server-made uuid4 hex; anything else is unknown without touching the DB or disk.
     job = store.get(job_id) if JOB_ID.match(job_id) else None
-    if job is None:
+    # A clinic clip is served through the clinic's routes only (login, owner), never by its id alone.
+    if job is None or request.app.state.clinic.holds_job(job_id):
         raise not_found(job_id)
     return job
 

@@ -1,45 +1,12 @@
 """Errors of the HTTP layer, in the same shape as the pipeline's (code, message, hint, http_status).
 
-Each error is a subclass of `ApiError` that names its `code` and `http_status`; one with a fixed
-answer also names its `message`, `hint` and response `headers`, so raising it needs no arguments.
+Each error is a subclass of `ApiError` (`formcheck.errors`, shared with the clinic) that names its
+`code` and `http_status`; one with a fixed answer also names its `message` and `hint`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-from formcheck.errors import FormcheckError
-
-
-class ApiError(FormcheckError):
-    """An error the service answers as JSON; the app's FormcheckError handler also sends `headers`."""
-
-    message = ""
-    hint = ""
-    headers: Mapping[str, str] | None = None
-
-    def __init__(self, message: str = "", hint: str = "") -> None:
-        super().__init__(message or type(self).message, hint or type(self).hint)
-
-
-class RetryLaterError(ApiError):
-    """Refused for now: the Retry-After header says when to try again."""
-
-    http_status = 429
-
-    def __init__(self, message: str, hint: str, retry_after_s: int) -> None:
-        super().__init__(message, hint)
-        self.headers = {"Retry-After": str(retry_after_s)}
-
-
-class NotFoundError(ApiError):
-    code = "not_found"
-    http_status = 404
-
-
-class NotReadyError(ApiError):
-    code = "not_ready"
-    http_status = 409
+from formcheck.errors import ApiError, NotFoundError, RetryLaterError
 
 
 class UploadTooLargeError(ApiError):
@@ -58,10 +25,32 @@ class InvalidParameterError(ApiError):
 
 
 class StorageFullError(ApiError):
+    """Out of disk space (or the database cannot write): the app's handler adds Retry-After."""
+
     code = "storage_full"
     http_status = 507
-    message = "The server's disk is full; the upload was not kept."
-    hint = "Try again later; if it persists, tell the operator."
+    message = "The server's disk is full; nothing from this request was kept."
+    hint = "Try again later (see the Retry-After header); if it persists, tell the operator."
+
+
+class TooManyUploadsError(RetryLaterError):
+    """One client's uploads in progress, counted apart from the queue (a slow client blocks only itself)."""
+
+    code = "too_many_uploads"
+
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        super().__init__(
+            f"You are already sending {limit} uploads at once; that is the limit per client.",
+            "Wait for one of them to finish, then upload again.",
+            retry_after_s,
+        )
+
+
+class ClipTooDemandingError(ApiError):
+    """The container says the clip has more frames (or a higher rate) than one analysis may take."""
+
+    code = "clip_too_demanding"
+    http_status = 413
 
 
 class QueueFullError(RetryLaterError):
@@ -75,6 +64,15 @@ class QueueFullError(RetryLaterError):
             f"Upload again in about {retry_after_s} s (see the Retry-After header).",
             retry_after_s,
         )
+
+
+class VideoNotKeptError(ApiError):
+    """A re-run that needs the uploaded clip (to redraw the annotated video) after it was deleted."""
+
+    code = "video_not_kept"
+    http_status = 410
+    message = "The clip of this analysis is no longer kept, so the analysis cannot be re-run."
+    hint = "Upload the clip again to analyse it afresh."
 
 
 def not_found(job_id: str) -> NotFoundError:

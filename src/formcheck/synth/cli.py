@@ -25,7 +25,8 @@ def _comp(text: str) -> tuple[str, float]:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("motion", choices=MOTIONS, help="movement to render")
     p.add_argument("--view", choices=["side", "front", "oblique", "back"], default="side")
-    p.add_argument("--azimuth", type=float, default=None, help="camera azimuth in degrees (overrides --view; 0 front, 90 right side)")
+    p.add_argument("--azimuth", type=float, default=None,
+                   help="camera azimuth in degrees (overrides --view; 0 front, 90 right side)")
     p.add_argument("--compensation", "-c", type=_comp, action="append", default=[], metavar="NAME=AMOUNT",
                    help="inject a compensation: " + ", ".join(COMPENSATIONS))
     p.add_argument("--side", choices=["left", "right", "alternate"], default="right",

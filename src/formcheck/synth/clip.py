@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -107,7 +108,7 @@ def synthesize(cfg: SynthConfig, out_dir: str | Path, *, write_video: bool = Tru
     world = np.array([f.landmarks() for f in frames])
     uv_all, z_all = cam.project(world)
     visible = np.zeros(world.shape[:2], bool)
-    images = [] if keep_frames else None
+    images: list[np.ndarray] | None = [] if keep_frames else None
     container = stream = None
     video_path = out / cfg.video_name
     if write_video:
@@ -123,7 +124,7 @@ def synthesize(cfg: SynthConfig, out_dir: str | Path, *, write_video: bool = Tru
         stream.codec_context.thread_count = 2  # fixed: x264 output is then reproducible
     half = nb // 2
     t_render = time.time()
-    for k, i in enumerate(idx):
+    for k, i in enumerate(idx.tolist()):
         sub = [frames_hi[j] for j in range(max(0, i - half), min(len(frames_hi), i + half + 1))]
         # Depth for visibility comes from the exact-time pose: render it last.
         sub = [f for f in sub if f is not frames_hi[i]] + [frames_hi[i]]
@@ -141,11 +142,13 @@ def synthesize(cfg: SynthConfig, out_dir: str | Path, *, write_video: bool = Tru
 
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             frame.pts = k
+            assert stream is not None  # opened with the container
             for pkt in stream.encode(frame):
                 container.mux(pkt)
         if progress and k % 30 == 0:
             print(f"  frame {k}/{len(idx)}", flush=True)
     if container is not None:
+        assert stream is not None
         for pkt in stream.encode():
             container.mux(pkt)
         container.close()
@@ -160,7 +163,7 @@ def synthesize(cfg: SynthConfig, out_dir: str | Path, *, write_video: bool = Tru
         "motion_duration_s": plan.duration,
     })
     write_truth(out, arrays, meta)
-    summary = {"out_dir": str(out), "video": str(video_path) if write_video else None,
+    summary: dict[str, Any] = {"out_dir": str(out), "video": str(video_path) if write_video else None,
                "n_frames": len(frames), "render_s": round(render_s, 2),
                "total_s": round(time.time() - t_start, 2), "reps": len(plan.reps)}
     if images is not None:

@@ -118,7 +118,7 @@ def visibility(image_xy, depth, depth_maps, width, height) -> tuple[np.ndarray, 
 def reach_series(plan, frames, sk) -> tuple[np.ndarray, list]:
     T = len(frames)
     reach = np.full(T, np.nan)
-    trials = []
+    trials: list[dict] = []
     if not plan.motion.startswith("msebt"):
         return reach, trials
     for rep in plan.reps:

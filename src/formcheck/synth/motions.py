@@ -21,11 +21,13 @@ by the rep's weight, full amount at the bottom / maximal reach):
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from formcheck.synth.rig import ArmCmd, FootPose, FrameCmd, LegCmd, SIGN, solve
+from formcheck.synth.rig import SIGN, ArmCmd, FootPose, FrameCmd, LegCmd, solve
 from formcheck.synth.skeleton import Skeleton
 
 COMPENSATIONS = (
@@ -123,6 +125,213 @@ def _rep_sides(side: str, reps: int) -> list[str]:
     return [first if i % 2 == 0 else other(first) for i in range(reps)]
 
 
+@dataclass
+class _RepScript:
+    """One rep being keyed: the plan, the rep's clock and legs, and what its motion reads."""
+
+    plan: Plan
+    at: Callable[[float], float]   # time at fraction u (0..1) of this rep
+    w: str                         # the working leg
+    o: str                         # the other leg
+    rep: dict[str, Any]            # the rep's events, filled in by the script
+    motion: str
+    sk: Skeleton
+    stance_w: float
+    comps: dict
+    direction: str | None          # mSEBT trial direction
+    zw: float                      # lateral foot positions of the working and other leg, standing
+    zo: float
+
+
+def _forward_lunge(r: _RepScript) -> list[tuple[float, float]]:
+    """Step forward into the lunge, down, up and step back. Returns the working-leg weight keys."""
+    p, T, w, o, rep = r.plan, r.at, r.w, r.o, r.rep
+    LL = r.sk.leg_length
+    S = 1.0 * LL
+    p.anchors.append((T(0.0), o))
+    p.key(T(0.05), **{f"lift_{w}": 0.0, f"fx_{w}": 0.0})
+    p.key(T(0.17), **{f"lift_{w}": 0.09, f"pitch_{w}": -12.0})
+    p.key(T(0.30), **{f"lift_{w}": 0.0, f"fx_{w}": S, f"pitch_{w}": 0.0,
+                      f"hip_flex_{o}": -24.0, f"knee_flex_{o}": 8.0, f"pitch_{o}": 25.0,
+                      f"hip_flex_{w}": 38.0, f"knee_flex_{w}": 22.0})
+    p.anchors.append((T(0.30), w))
+    p.key(T(0.55), **{f"hip_flex_{w}": 82.0, f"knee_flex_{w}": 98.0, f"pitch_{o}": 45.0},
+          pelvis_tilt=9.0, trunk_flex=4.0)
+    p.key(T(0.62), **{f"hip_flex_{w}": 82.0, f"knee_flex_{w}": 98.0, f"pitch_{o}": 45.0},
+          pelvis_tilt=9.0, trunk_flex=4.0)
+    p.key(T(0.85), **{f"hip_flex_{w}": 38.0, f"knee_flex_{w}": 22.0, f"pitch_{o}": 25.0,
+                      f"hip_flex_{o}": -24.0, f"knee_flex_{o}": 8.0, f"lift_{w}": 0.0,
+                      f"fx_{w}": S, f"pitch_{w}": 0.0}, pelvis_tilt=5.0, trunk_flex=2.0)
+    p.anchors.append((T(0.85), o))
+    p.key(T(0.93), **{f"lift_{w}": 0.08})
+    p.key(T(1.0), **{f"lift_{w}": 0.0, f"fx_{w}": 0.0, f"pitch_{o}": 0.0,
+                     f"hip_flex_{o}": 0.0, f"knee_flex_{o}": 2.0})
+    rep.update(start=T(0.05), bottom=T(0.585), end=T(1.0))
+    return [(T(0.30), 0.0), (T(0.55), 1.0), (T(0.62), 1.0), (T(0.85), 0.0)]
+
+
+def _reverse_lunge(r: _RepScript) -> list[tuple[float, float]]:
+    """Step back into the lunge, down, up and step forward (runner's lunge: the arms swing up and
+    the rear knee drives up). Returns the working-leg weight keys."""
+    p, T, w, o, rep = r.plan, r.at, r.w, r.o, r.rep
+    LL, motion = r.sk.leg_length, r.motion
+    S = 0.92 * LL
+    runner = motion == "runners_lunge"
+    p.anchors.append((T(0.0), w))
+    p.key(T(0.05), **{f"lift_{o}": 0.0, f"fx_{o}": 0.0})
+    p.key(T(0.17), **{f"lift_{o}": 0.07, f"pitch_{o}": 10.0})
+    p.key(T(0.30), **{f"lift_{o}": 0.0, f"fx_{o}": -S, f"pitch_{o}": 30.0,
+                      f"hip_flex_{w}": 45.0, f"knee_flex_{w}": 45.0})
+    if runner:
+        for s in ("left", "right"):
+            p.key(T(0.05), **{f"sh_flex_{s}": 60.0, f"sh_abd_{s}": 35.0, f"elbow_{s}": 125.0})
+            p.key(T(0.55), **{f"sh_flex_{s}": 172.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 8.0})
+            p.key(T(0.62), **{f"sh_flex_{s}": 172.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 8.0})
+            p.key(T(0.85), **{f"sh_flex_{s}": 60.0, f"sh_abd_{s}": 35.0, f"elbow_{s}": 125.0})
+    p.key(T(0.55), **{f"hip_flex_{w}": 80.0, f"knee_flex_{w}": 96.0, f"pitch_{o}": 45.0},
+          pelvis_tilt=9.0, trunk_flex=4.0)
+    p.key(T(0.62), **{f"hip_flex_{w}": 80.0, f"knee_flex_{w}": 96.0, f"pitch_{o}": 45.0},
+          pelvis_tilt=9.0, trunk_flex=4.0)
+    p.key(T(0.80), **{f"hip_flex_{w}": 45.0, f"knee_flex_{w}": 45.0, f"pitch_{o}": 30.0,
+                      f"lift_{o}": 0.0, f"fx_{o}": -S}, pelvis_tilt=5.0, trunk_flex=2.0)
+    if runner:
+        # Knee drive of the rear leg on the way up, then back to standing.
+        p.key(T(0.90), **{f"fx_{o}": 0.28, f"lift_{o}": 0.40, f"pitch_{o}": 25.0,
+                          f"hip_flex_{w}": 2.0, f"knee_flex_{w}": 4.0})
+        p.key(T(1.0), **{f"fx_{o}": 0.0, f"lift_{o}": 0.0, f"pitch_{o}": 0.0,
+                         f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0})
+        for s in ("left", "right"):
+            p.key(T(1.0), **{f"sh_flex_{s}": 10.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 15.0})
+    else:
+        p.key(T(0.90), **{f"lift_{o}": 0.07, f"pitch_{o}": 10.0})
+        p.key(T(1.0), **{f"fx_{o}": 0.0, f"lift_{o}": 0.0, f"pitch_{o}": 0.0,
+                         f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0})
+    rep.update(start=T(0.05), bottom=T(0.585), end=T(1.0))
+    return [(T(0.15), 0.0), (T(0.55), 1.0), (T(0.62), 1.0), (T(0.90), 0.0)]
+
+
+def _step_up(r: _RepScript) -> list[tuple[float, float]]:
+    """Step up onto the box with the working leg, stand tall on it, step back down. Returns the
+    working-leg weight keys."""
+    p, T, w, o, rep = r.plan, r.at, r.w, r.o, r.rep
+    box = p.props[0]
+    hb = box["height"]
+    xb = box["x0"] + 0.24
+    p.anchors.append((T(0.0), o))
+    p.key(T(0.05), **{f"lift_{w}": 0.0, f"fx_{w}": 0.0, f"fy_{w}": 0.0})
+    p.key(T(0.16), **{f"lift_{w}": hb + 0.10, f"fx_{w}": 0.20, f"pitch_{w}": -10.0,
+                      f"hip_flex_{o}": 4.0, f"knee_flex_{o}": 4.0})
+    p.key(T(0.28), **{f"lift_{w}": 0.0, f"fx_{w}": xb, f"fy_{w}": hb, f"pitch_{w}": 0.0,
+                      f"hip_flex_{w}": 60.0, f"knee_flex_{w}": 75.0}, trunk_flex=12.0)
+    p.anchors.append((T(0.28), w))
+    p.key(T(0.36), **{f"hip_flex_{w}": 45.0, f"knee_flex_{w}": 55.0, f"lift_{o}": 0.0,
+                      f"fx_{o}": 0.0, f"fy_{o}": 0.0, f"pitch_{o}": 15.0}, trunk_flex=12.0)
+    p.key(T(0.55), **{f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0, f"fx_{o}": xb + 0.05,
+                      f"fy_{o}": hb, f"lift_{o}": 0.45, f"pitch_{o}": 20.0}, trunk_flex=3.0)
+    p.key(T(0.62), **{f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0, f"fx_{o}": xb + 0.05,
+                      f"fy_{o}": hb, f"lift_{o}": 0.45, f"pitch_{o}": 20.0}, trunk_flex=3.0)
+    p.key(T(0.76), **{f"hip_flex_{w}": 60.0, f"knee_flex_{w}": 100.0, f"fx_{o}": 0.0,
+                      f"fy_{o}": 0.0, f"lift_{o}": 0.0, f"pitch_{o}": 30.0,
+                      f"hip_flex_{o}": 5.0, f"knee_flex_{o}": 5.0}, trunk_flex=10.0)
+    p.key(T(0.78), **{f"fx_{w}": xb, f"fy_{w}": hb, f"lift_{w}": 0.0})
+    p.anchors.append((T(0.78), o))
+    p.key(T(0.88), **{f"lift_{w}": hb + 0.08, f"fx_{w}": 0.20, f"fy_{w}": 0.0, f"pitch_{o}": 0.0})
+    p.key(T(1.0), **{f"lift_{w}": 0.0, f"fx_{w}": 0.0, f"fy_{w}": 0.0,
+                     f"hip_flex_{o}": 0.0, f"knee_flex_{o}": 2.0}, trunk_flex=2.0)
+    rep.update(start=T(0.05), bottom=T(0.30), top=T(0.585), end=T(1.0))
+    return [(T(0.28), 0.0), (T(0.36), 1.0), (T(0.62), 1.0), (T(0.76), 0.0)]
+
+
+def _msebt_trial(r: _RepScript) -> list[tuple[float, float]]:
+    """One mSEBT trial: balance on the stance leg, reach the other foot along the direction and
+    return. Returns the working-leg weight keys."""
+    p, T, w, o, rep = r.plan, r.at, r.w, r.o, r.rep
+    LL, comps, direction, zw, zo = r.sk.leg_length, r.comps, r.direction, r.zw, r.zo
+    assert direction is not None  # every mSEBT rep is a trial with a direction
+    p.anchors.append((T(0.0), w))
+    touch = comps.get("reach_touchdown", 0.0) >= 0.5
+    ang = {"anterior": 0.0, "posteromedial": 135.0, "posterolateral": -135.0}[direction]
+    # + angle turns from anterior toward the reaching leg's side (medial of the stance leg).
+    dx, dz = np.cos(np.radians(ang)), np.sin(np.radians(ang)) * SIGN[o]
+    reach = {"anterior": 0.62, "posteromedial": 0.85, "posterolateral": 0.68}[direction] * LL
+    post = direction != "anterior"
+    bx, bz = dx * reach, zw + dz * reach
+    if not post:
+        bz = zw + SIGN[o] * 0.05
+    stance = ({"hip_flex": 50.0, "knee_flex": 78.0, "tilt": 14.0, "trunk": 30.0} if post else
+              {"hip_flex": 30.0, "knee_flex": 62.0, "tilt": 10.0, "trunk": 8.0})
+    pf = 28.0 if post else -8.0
+    hover = 0.0 if touch else 0.012
+    p.key(T(0.08), **{f"lift_{o}": 0.0, f"fx_{o}": 0.0, f"fz_{o}": zo})
+    p.key(T(0.25), **{f"lift_{o}": 0.10 if not post else 0.06})
+    hold = 0.16 if touch else 0.06
+    for u in (0.46, 0.46 + hold):
+        p.key(T(u), **{f"fx_{o}": bx, f"fz_{o}": bz, f"lift_{o}": hover,
+                       f"pitch_{o}": 0.0 if touch else pf,
+                       f"hip_flex_{w}": stance["hip_flex"],
+                       f"knee_flex_{w}": stance["knee_flex"] - (8.0 if touch else 0.0)},
+              pelvis_tilt=stance["tilt"], trunk_flex=stance["trunk"])
+        for s in ("left", "right"):
+            p.key(T(u), **{f"sh_flex_{s}": 55.0 if post else 25.0, f"sh_abd_{s}": 25.0,
+                           f"elbow_{s}": 20.0})
+    if touch:
+        p.touchdowns.append((T(0.46), T(0.46 + hold)))
+    p.key(T(0.80), **{f"lift_{o}": 0.08})
+    p.key(T(0.95), **{f"fx_{o}": 0.0, f"fz_{o}": zo, f"lift_{o}": 0.0, f"pitch_{o}": 0.0,
+                      f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0}, pelvis_tilt=5.0, trunk_flex=2.0)
+    for s in ("left", "right"):
+        p.key(T(0.95), **{f"sh_flex_{s}": 10.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 15.0})
+    mid = 0.46 + hold / 2
+    rep["return"] = T(0.95)
+    rep.update(direction=direction, reach_out=T(0.08), max_reach=T(mid),
+               start=T(0.08), bottom=T(mid), end=T(0.95), touchdown=bool(touch))
+    return [(T(0.08), 0.0), (T(0.46), 1.0), (T(0.46 + hold), 1.0), (T(0.92), 0.0)]
+
+
+def _single_leg_squat(r: _RepScript) -> list[tuple[float, float]]:
+    """Lift the free foot forward, squat on the stance leg, stand up. Returns the working-leg weight keys."""
+    p, T, w, o, rep = r.plan, r.at, r.w, r.o, r.rep
+    p.anchors.append((T(0.0), w))
+    p.key(T(0.05), **{f"lift_{o}": 0.0, f"fx_{o}": 0.0})
+    p.key(T(0.15), **{f"lift_{o}": 0.12, f"fx_{o}": 0.25, f"pitch_{o}": -5.0})
+    for u in (0.50, 0.58):
+        p.key(T(u), **{f"hip_flex_{w}": 52.0, f"knee_flex_{w}": 75.0, f"lift_{o}": 0.10,
+                       f"fx_{o}": 0.32}, pelvis_tilt=10.0, trunk_flex=22.0)
+        for s in ("left", "right"):
+            p.key(T(u), **{f"sh_flex_{s}": 70.0, f"sh_abd_{s}": 10.0, f"elbow_{s}": 10.0})
+    p.key(T(0.88), **{f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0, f"lift_{o}": 0.12,
+                      f"fx_{o}": 0.25}, pelvis_tilt=5.0, trunk_flex=2.0)
+    p.key(T(1.0), **{f"lift_{o}": 0.0, f"fx_{o}": 0.0, f"pitch_{o}": 0.0})
+    for s in ("left", "right"):
+        p.key(T(1.0), **{f"sh_flex_{s}": 10.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 15.0})
+    rep.update(start=T(0.15), bottom=T(0.54), end=T(0.95))
+    return [(T(0.15), 0.0), (T(0.50), 1.0), (T(0.58), 1.0), (T(0.92), 0.0)]
+
+
+def _squat(r: _RepScript) -> list[tuple[float, float]]:
+    """Both legs: down, hold, up. Returns the working-leg weight keys."""
+    p, T, w, rep = r.plan, r.at, r.w, r.rep
+    sk, stance_w = r.sk, r.stance_w
+    p.anchors.append((T(0.0), w))
+    abd = np.degrees(np.arctan2(stance_w, sk.leg_length))
+    for u in (0.45, 0.55):
+        p.key(T(u), **{f"hip_flex_{w}": 72.0, f"knee_flex_{w}": 105.0, f"hip_abd_{w}": abd + 4.0},
+              pelvis_tilt=14.0, trunk_flex=32.0)
+        for s in ("left", "right"):
+            p.key(T(u), **{f"sh_flex_{s}": 80.0, f"sh_abd_{s}": 8.0, f"elbow_{s}": 10.0})
+    p.key(T(0.95), **{f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0, f"hip_abd_{w}": abd},
+          pelvis_tilt=5.0, trunk_flex=2.0)
+    for s in ("left", "right"):
+        p.key(T(0.95), **{f"sh_flex_{s}": 10.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 15.0})
+    rep.update(start=T(0.05), bottom=T(0.50), end=T(0.95))
+    return [(T(0.05), 0.0), (T(0.45), 1.0), (T(0.55), 1.0), (T(0.95), 0.0)]
+
+
+_REP_SCRIPTS = {"forward_lunge": _forward_lunge, "reverse_lunge": _reverse_lunge, "runners_lunge": _reverse_lunge,
+                "step_up": _step_up, "single_leg_squat": _single_leg_squat, "squat": _squat,
+                **{m: _msebt_trial for m in MOTIONS if m.startswith("msebt")}}
+
+
 def build_plan(motion: str, sk: Skeleton, *, side: str = "right", reps: int = 3,
                rep_s: float | None = None, rest_s: float = 0.5,
                compensations: dict | None = None, box_height: float = 0.30) -> Plan:
@@ -133,7 +342,6 @@ def build_plan(motion: str, sk: Skeleton, *, side: str = "right", reps: int = 3,
         if k not in COMPENSATIONS:
             raise ValueError(f"unknown compensation {k!r}; choose from {', '.join(COMPENSATIONS)}")
     D = rep_s or DEFAULT_REP_S[motion]
-    LL = sk.leg_length
     sides = _rep_sides(side, reps)
     trials: list[tuple[str, str]] = []
     if motion.startswith("msebt"):
@@ -163,165 +371,17 @@ def build_plan(motion: str, sk: Skeleton, *, side: str = "right", reps: int = 3,
         else:
             direction, w = None, sides[i]
         o = other(w)
-        T = lambda u: t + u * D  # noqa: E731
+
+        def T(u: float, start: float = t) -> float:  # time at fraction u of this rep
+            return start + u * D
+
         p.working.append((T(0.0), w))
         zw, zo = SIGN[w] * (sk.hip_w / 2 + stance_w), SIGN[o] * (sk.hip_w / 2 + stance_w)
         _stand(p, T(0.0), sk, stance_w)
         for s in ("left", "right"):
             p.key(T(0.0), **{f"fx_{s}": 0.0, f"fy_{s}": 0.0})
-        rep = {"side": w}
-        if motion == "forward_lunge":
-            S = 1.0 * LL
-            p.anchors.append((T(0.0), o))
-            p.key(T(0.05), **{f"lift_{w}": 0.0, f"fx_{w}": 0.0})
-            p.key(T(0.17), **{f"lift_{w}": 0.09, f"pitch_{w}": -12.0})
-            p.key(T(0.30), **{f"lift_{w}": 0.0, f"fx_{w}": S, f"pitch_{w}": 0.0,
-                              f"hip_flex_{o}": -24.0, f"knee_flex_{o}": 8.0, f"pitch_{o}": 25.0,
-                              f"hip_flex_{w}": 38.0, f"knee_flex_{w}": 22.0})
-            p.anchors.append((T(0.30), w))
-            p.key(T(0.55), **{f"hip_flex_{w}": 82.0, f"knee_flex_{w}": 98.0, f"pitch_{o}": 45.0},
-                  pelvis_tilt=9.0, trunk_flex=4.0)
-            p.key(T(0.62), **{f"hip_flex_{w}": 82.0, f"knee_flex_{w}": 98.0, f"pitch_{o}": 45.0},
-                  pelvis_tilt=9.0, trunk_flex=4.0)
-            p.key(T(0.85), **{f"hip_flex_{w}": 38.0, f"knee_flex_{w}": 22.0, f"pitch_{o}": 25.0,
-                              f"hip_flex_{o}": -24.0, f"knee_flex_{o}": 8.0, f"lift_{w}": 0.0,
-                              f"fx_{w}": S, f"pitch_{w}": 0.0}, pelvis_tilt=5.0, trunk_flex=2.0)
-            p.anchors.append((T(0.85), o))
-            p.key(T(0.93), **{f"lift_{w}": 0.08})
-            p.key(T(1.0), **{f"lift_{w}": 0.0, f"fx_{w}": 0.0, f"pitch_{o}": 0.0,
-                             f"hip_flex_{o}": 0.0, f"knee_flex_{o}": 2.0})
-            rep.update(start=T(0.05), bottom=T(0.585), end=T(1.0))
-            wk = [(T(0.30), 0.0), (T(0.55), 1.0), (T(0.62), 1.0), (T(0.85), 0.0)]
-        elif motion in ("reverse_lunge", "runners_lunge"):
-            S = 0.92 * LL
-            runner = motion == "runners_lunge"
-            p.anchors.append((T(0.0), w))
-            p.key(T(0.05), **{f"lift_{o}": 0.0, f"fx_{o}": 0.0})
-            p.key(T(0.17), **{f"lift_{o}": 0.07, f"pitch_{o}": 10.0})
-            p.key(T(0.30), **{f"lift_{o}": 0.0, f"fx_{o}": -S, f"pitch_{o}": 30.0,
-                              f"hip_flex_{w}": 45.0, f"knee_flex_{w}": 45.0})
-            if runner:
-                for s in ("left", "right"):
-                    p.key(T(0.05), **{f"sh_flex_{s}": 60.0, f"sh_abd_{s}": 35.0, f"elbow_{s}": 125.0})
-                    p.key(T(0.55), **{f"sh_flex_{s}": 172.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 8.0})
-                    p.key(T(0.62), **{f"sh_flex_{s}": 172.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 8.0})
-                    p.key(T(0.85), **{f"sh_flex_{s}": 60.0, f"sh_abd_{s}": 35.0, f"elbow_{s}": 125.0})
-            p.key(T(0.55), **{f"hip_flex_{w}": 80.0, f"knee_flex_{w}": 96.0, f"pitch_{o}": 45.0},
-                  pelvis_tilt=9.0, trunk_flex=4.0)
-            p.key(T(0.62), **{f"hip_flex_{w}": 80.0, f"knee_flex_{w}": 96.0, f"pitch_{o}": 45.0},
-                  pelvis_tilt=9.0, trunk_flex=4.0)
-            p.key(T(0.80), **{f"hip_flex_{w}": 45.0, f"knee_flex_{w}": 45.0, f"pitch_{o}": 30.0,
-                              f"lift_{o}": 0.0, f"fx_{o}": -S}, pelvis_tilt=5.0, trunk_flex=2.0)
-            if runner:
-                # Knee drive of the rear leg on the way up, then back to standing.
-                p.key(T(0.90), **{f"fx_{o}": 0.28, f"lift_{o}": 0.40, f"pitch_{o}": 25.0,
-                                  f"hip_flex_{w}": 2.0, f"knee_flex_{w}": 4.0})
-                p.key(T(1.0), **{f"fx_{o}": 0.0, f"lift_{o}": 0.0, f"pitch_{o}": 0.0,
-                                 f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0})
-                for s in ("left", "right"):
-                    p.key(T(1.0), **{f"sh_flex_{s}": 10.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 15.0})
-            else:
-                p.key(T(0.90), **{f"lift_{o}": 0.07, f"pitch_{o}": 10.0})
-                p.key(T(1.0), **{f"fx_{o}": 0.0, f"lift_{o}": 0.0, f"pitch_{o}": 0.0,
-                                 f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0})
-            rep.update(start=T(0.05), bottom=T(0.585), end=T(1.0))
-            wk = [(T(0.15), 0.0), (T(0.55), 1.0), (T(0.62), 1.0), (T(0.90), 0.0)]
-        elif motion == "step_up":
-            box = p.props[0]
-            hb = box["height"]
-            xb = box["x0"] + 0.24
-            p.anchors.append((T(0.0), o))
-            p.key(T(0.05), **{f"lift_{w}": 0.0, f"fx_{w}": 0.0, f"fy_{w}": 0.0})
-            p.key(T(0.16), **{f"lift_{w}": hb + 0.10, f"fx_{w}": 0.20, f"pitch_{w}": -10.0,
-                              f"hip_flex_{o}": 4.0, f"knee_flex_{o}": 4.0})
-            p.key(T(0.28), **{f"lift_{w}": 0.0, f"fx_{w}": xb, f"fy_{w}": hb, f"pitch_{w}": 0.0,
-                              f"hip_flex_{w}": 60.0, f"knee_flex_{w}": 75.0}, trunk_flex=12.0)
-            p.anchors.append((T(0.28), w))
-            p.key(T(0.36), **{f"hip_flex_{w}": 45.0, f"knee_flex_{w}": 55.0, f"lift_{o}": 0.0,
-                              f"fx_{o}": 0.0, f"fy_{o}": 0.0, f"pitch_{o}": 15.0}, trunk_flex=12.0)
-            p.key(T(0.55), **{f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0, f"fx_{o}": xb + 0.05,
-                              f"fy_{o}": hb, f"lift_{o}": 0.45, f"pitch_{o}": 20.0}, trunk_flex=3.0)
-            p.key(T(0.62), **{f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0, f"fx_{o}": xb + 0.05,
-                              f"fy_{o}": hb, f"lift_{o}": 0.45, f"pitch_{o}": 20.0}, trunk_flex=3.0)
-            p.key(T(0.76), **{f"hip_flex_{w}": 60.0, f"knee_flex_{w}": 100.0, f"fx_{o}": 0.0,
-                              f"fy_{o}": 0.0, f"lift_{o}": 0.0, f"pitch_{o}": 30.0,
-                              f"hip_flex_{o}": 5.0, f"knee_flex_{o}": 5.0}, trunk_flex=10.0)
-            p.key(T(0.78), **{f"fx_{w}": xb, f"fy_{w}": hb, f"lift_{w}": 0.0})
-            p.anchors.append((T(0.78), o))
-            p.key(T(0.88), **{f"lift_{w}": hb + 0.08, f"fx_{w}": 0.20, f"fy_{w}": 0.0, f"pitch_{o}": 0.0})
-            p.key(T(1.0), **{f"lift_{w}": 0.0, f"fx_{w}": 0.0, f"fy_{w}": 0.0,
-                             f"hip_flex_{o}": 0.0, f"knee_flex_{o}": 2.0}, trunk_flex=2.0)
-            rep.update(start=T(0.05), bottom=T(0.30), top=T(0.585), end=T(1.0))
-            wk = [(T(0.28), 0.0), (T(0.36), 1.0), (T(0.62), 1.0), (T(0.76), 0.0)]
-        elif motion.startswith("msebt"):
-            p.anchors.append((T(0.0), w))
-            touch = comps.get("reach_touchdown", 0.0) >= 0.5
-            ang = {"anterior": 0.0, "posteromedial": 135.0, "posterolateral": -135.0}[direction]
-            # + angle turns from anterior toward the reaching leg's side (medial of the stance leg).
-            dx, dz = np.cos(np.radians(ang)), np.sin(np.radians(ang)) * SIGN[o]
-            reach = {"anterior": 0.62, "posteromedial": 0.85, "posterolateral": 0.68}[direction] * LL
-            post = direction != "anterior"
-            bx, bz = dx * reach, zw + dz * reach
-            if not post:
-                bz = zw + SIGN[o] * 0.05
-            stance = ({"hip_flex": 50.0, "knee_flex": 78.0, "tilt": 14.0, "trunk": 30.0} if post else
-                      {"hip_flex": 30.0, "knee_flex": 62.0, "tilt": 10.0, "trunk": 8.0})
-            pf = 28.0 if post else -8.0
-            hover = 0.0 if touch else 0.012
-            p.key(T(0.08), **{f"lift_{o}": 0.0, f"fx_{o}": 0.0, f"fz_{o}": zo})
-            p.key(T(0.25), **{f"lift_{o}": 0.10 if not post else 0.06})
-            hold = 0.16 if touch else 0.06
-            for u in (0.46, 0.46 + hold):
-                p.key(T(u), **{f"fx_{o}": bx, f"fz_{o}": bz, f"lift_{o}": hover,
-                               f"pitch_{o}": 0.0 if touch else pf,
-                               f"hip_flex_{w}": stance["hip_flex"],
-                               f"knee_flex_{w}": stance["knee_flex"] - (8.0 if touch else 0.0)},
-                      pelvis_tilt=stance["tilt"], trunk_flex=stance["trunk"])
-                for s in ("left", "right"):
-                    p.key(T(u), **{f"sh_flex_{s}": 55.0 if post else 25.0, f"sh_abd_{s}": 25.0,
-                                   f"elbow_{s}": 20.0})
-            if touch:
-                p.touchdowns.append((T(0.46), T(0.46 + hold)))
-            p.key(T(0.80), **{f"lift_{o}": 0.08})
-            p.key(T(0.95), **{f"fx_{o}": 0.0, f"fz_{o}": zo, f"lift_{o}": 0.0, f"pitch_{o}": 0.0,
-                              f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0}, pelvis_tilt=5.0, trunk_flex=2.0)
-            for s in ("left", "right"):
-                p.key(T(0.95), **{f"sh_flex_{s}": 10.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 15.0})
-            mid = 0.46 + hold / 2
-            rep["return"] = T(0.95)
-            rep.update(direction=direction, reach_out=T(0.08), max_reach=T(mid),
-                       start=T(0.08), bottom=T(mid), end=T(0.95), touchdown=bool(touch))
-            wk = [(T(0.08), 0.0), (T(0.46), 1.0), (T(0.46 + hold), 1.0), (T(0.92), 0.0)]
-        elif motion == "single_leg_squat":
-            p.anchors.append((T(0.0), w))
-            p.key(T(0.05), **{f"lift_{o}": 0.0, f"fx_{o}": 0.0})
-            p.key(T(0.15), **{f"lift_{o}": 0.12, f"fx_{o}": 0.25, f"pitch_{o}": -5.0})
-            for u in (0.50, 0.58):
-                p.key(T(u), **{f"hip_flex_{w}": 52.0, f"knee_flex_{w}": 75.0, f"lift_{o}": 0.10,
-                               f"fx_{o}": 0.32}, pelvis_tilt=10.0, trunk_flex=22.0)
-                for s in ("left", "right"):
-                    p.key(T(u), **{f"sh_flex_{s}": 70.0, f"sh_abd_{s}": 10.0, f"elbow_{s}": 10.0})
-            p.key(T(0.88), **{f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0, f"lift_{o}": 0.12,
-                              f"fx_{o}": 0.25}, pelvis_tilt=5.0, trunk_flex=2.0)
-            p.key(T(1.0), **{f"lift_{o}": 0.0, f"fx_{o}": 0.0, f"pitch_{o}": 0.0})
-            for s in ("left", "right"):
-                p.key(T(1.0), **{f"sh_flex_{s}": 10.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 15.0})
-            rep.update(start=T(0.15), bottom=T(0.54), end=T(0.95))
-            wk = [(T(0.15), 0.0), (T(0.50), 1.0), (T(0.58), 1.0), (T(0.92), 0.0)]
-        else:  # squat
-            p.anchors.append((T(0.0), w))
-            abd = np.degrees(np.arctan2(stance_w, sk.leg_length))
-            for u in (0.45, 0.55):
-                p.key(T(u), **{f"hip_flex_{w}": 72.0, f"knee_flex_{w}": 105.0, f"hip_abd_{w}": abd + 4.0},
-                      pelvis_tilt=14.0, trunk_flex=32.0)
-                for s in ("left", "right"):
-                    p.key(T(u), **{f"sh_flex_{s}": 80.0, f"sh_abd_{s}": 8.0, f"elbow_{s}": 10.0})
-            p.key(T(0.95), **{f"hip_flex_{w}": 0.0, f"knee_flex_{w}": 2.0, f"hip_abd_{w}": abd},
-                  pelvis_tilt=5.0, trunk_flex=2.0)
-            for s in ("left", "right"):
-                p.key(T(0.95), **{f"sh_flex_{s}": 10.0, f"sh_abd_{s}": 12.0, f"elbow_{s}": 15.0})
-            rep.update(start=T(0.05), bottom=T(0.50), end=T(0.95))
-            wk = [(T(0.05), 0.0), (T(0.45), 1.0), (T(0.55), 1.0), (T(0.95), 0.0)]
+        rep: dict[str, Any] = {"side": w}
+        wk = _REP_SCRIPTS[motion](_RepScript(p, T, w, o, rep, motion, sk, stance_w, comps, direction, zw, zo))
         for tt, vv in wk:
             p.weight.key(tt, vv)
         p.reps.append(rep)

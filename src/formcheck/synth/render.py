@@ -120,7 +120,7 @@ class MeshBuilder:
 
     def capsule(self, a, b, ra, rb, color, ant=None, small=False) -> None:
         """Tapered capsule from a to b; ra/rb are radii or (anterior, lateral) radius pairs."""
-        D, E, I = (_SMALL_D, _SMALL_E, _SMALL_I) if small else (_SPH_D, _SPH_E, _SPH_I)
+        D, E, faces = (_SMALL_D, _SMALL_E, _SMALL_I) if small else (_SPH_D, _SPH_E, _SPH_I)
         a, b = np.asarray(a, float), np.asarray(b, float)
         y = _unit(b - a)
         hint = np.array([1.0, 0.0, 0.0]) if ant is None else np.asarray(ant, float)
@@ -137,14 +137,14 @@ class MeshBuilder:
         c = np.where(E[:, None] > 0.5, b, a)
         pos = c + (D * r) @ R.T
         nrm = (D / r) @ R.T
-        self.add(pos, nrm, I, color)
+        self.add(pos, nrm, faces, color)
 
     def ellipsoid(self, center, R, radii, color, small=False) -> None:
-        D, _, I = (_SMALL_D, _SMALL_E, _SMALL_I) if small else (_SPH_D, _SPH_E, _SPH_I)
+        D, _, faces = (_SMALL_D, _SMALL_E, _SMALL_I) if small else (_SPH_D, _SPH_E, _SPH_I)
         radii = np.asarray(radii, float)
         pos = np.asarray(center, float) + (D * radii) @ R.T
         nrm = (D / radii) @ R.T
-        self.add(pos, nrm, I, color)
+        self.add(pos, nrm, faces, color)
 
     def box(self, lo, hi, color, mat=0.0) -> None:
         lo, hi = np.asarray(lo, float), np.asarray(hi, float)
@@ -162,8 +162,8 @@ class MeshBuilder:
                     p[v] = hi[v] if cv else lo[v]
                     quad.append(p)
                 faces.append((np.array(quad), n))
-        for quad, n in faces:
-            self.add(quad, np.tile(n, (4, 1)), np.array([0, 1, 2, 0, 2, 3]), color, mat)
+        for corners, n in faces:
+            self.add(corners, np.tile(n, (4, 1)), np.array([0, 1, 2, 0, 2, 3]), color, mat)
 
     def quad(self, corners, normal, color, mat=0.0) -> None:
         self.add(np.asarray(corners, float), np.tile(normal, (4, 1)), np.array([0, 1, 2, 0, 2, 3]), color, mat)
@@ -350,7 +350,7 @@ class Renderer:
         import moderngl
 
         try:
-            self.ctx = moderngl.create_standalone_context(backend="egl")
+            self.ctx = moderngl.create_standalone_context(backend="egl")  # type: ignore[arg-type]  # stub: kwargs
         except Exception:  # pragma: no cover - a desktop with a display
             self.ctx = moderngl.create_standalone_context()
         self.cam = camera
@@ -403,7 +403,8 @@ class Renderer:
         r = np.cross(f, np.array([0, 1.0, 0]))
         base = c.target + f * self.look.bg_side
         base[1] = 0
-        wall = [base - r * 30, base + r * 30, base + r * 30 + np.array([0, 8.0, 0]), base - r * 30 + np.array([0, 8.0, 0])]
+        up = np.array([0, 8.0, 0])
+        wall = [base - r * 30, base + r * 30, base + r * 30 + up, base - r * 30 + up]
         mb.quad(wall, -f, self.look.wall)
         mb.quad([base - r * 30 - f * 0.01, base + r * 30 - f * 0.01, base + r * 30 + np.array([0, 0.1, 0]) - f * 0.01,
                  base - r * 30 + np.array([0, 0.1, 0]) - f * 0.01], -f, tuple(x * 0.6 for x in self.look.wall))
@@ -424,12 +425,13 @@ class Renderer:
 
     def render(self, frames: list[Frame], sk: Skeleton) -> np.ndarray:
         """Render one image (H, W, 3) uint8; several frames are averaged (motion blur)."""
-        acc = None
+        acc: np.ndarray | None = None
         for fr in frames:
             img = self._render_one(fr, sk)
             acc = img.astype(np.float32) if acc is None else acc + img
         if len(frames) == 1:
             return img
+        assert acc is not None
         return np.clip(acc / len(frames) + 0.5, 0, 255).astype(np.uint8)
 
     def _render_one(self, fr: Frame, sk: Skeleton) -> np.ndarray:
@@ -464,7 +466,7 @@ class Renderer:
         vao.release()
         vbo.release()
         ibo.release()
-        img = np.frombuffer(data, np.uint8).reshape(self.cam.height, self.cam.width, 3)[::-1]
+        img: np.ndarray = np.frombuffer(data, np.uint8).reshape(self.cam.height, self.cam.width, 3)[::-1]
         if self.soften:
             import cv2  # opencv-contrib-python, installed with mediapipe
 

@@ -174,6 +174,27 @@ def _seg_frame(top, bottom, anterior_hint):
     return np.stack([x, y, z], axis=1)
 
 
+def _head(mid_sh: np.ndarray, Rtr: np.ndarray, cmd: FrameCmd, sk: Skeleton) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The head's frame and points (neck, skull, nose, eyes, ears, mouth), on top of the trunk."""
+    J: dict[str, np.ndarray] = {}
+    Rh = Rtr @ rz(D(cmd.head_pitch))
+    c1 = mid_sh + Rtr @ np.array([0.0, sk.neck, 0.0])
+    H = sk.body.height_m
+    skull = c1 + Rh @ np.array([0.006 * H, 0.040 * H, 0.0])
+    J["neck"], J["skull"] = c1, skull
+    r = sk.head_r
+    hw = 0.043 * H
+    J["nose"] = skull + Rh @ np.array([r * 1.08, -0.018 * H, 0])
+    for s in SIDES:
+        z = SIGN[s]
+        J[f"{s}_eye"] = skull + Rh @ np.array([r * 0.86, 0.004 * H, z * 0.36 * hw])
+        J[f"{s}_eye_inner"] = skull + Rh @ np.array([r * 0.90, 0.004 * H, z * 0.20 * hw])
+        J[f"{s}_eye_outer"] = skull + Rh @ np.array([r * 0.80, 0.004 * H, z * 0.55 * hw])
+        J[f"{s}_ear"] = skull + Rh @ np.array([-0.05 * r, -0.006 * H, z * 0.98 * hw])
+        J[f"mouth_{s}"] = skull + Rh @ np.array([r * 0.93, -0.040 * H, z * 0.28 * hw])
+    return Rh, J
+
+
 def solve(cmd: FrameCmd, sk: Skeleton) -> Frame:
     J: dict[str, np.ndarray] = {}
     F: dict[str, np.ndarray] = {}
@@ -213,22 +234,8 @@ def solve(cmd: FrameCmd, sk: Skeleton) -> Frame:
     F["trunk"] = Rtr
     for s in SIDES:
         J[f"{s}_shoulder"] = mid_sh + Rtr @ np.array([0, 0, SIGN[s] * sk.shoulder_w / 2])
-    Rh = Rtr @ rz(D(cmd.head_pitch))
-    F["head"] = Rh
-    c1 = mid_sh + Rtr @ np.array([0.0, sk.neck, 0.0])
-    H = sk.body.height_m
-    skull = c1 + Rh @ np.array([0.006 * H, 0.040 * H, 0.0])
-    J["neck"], J["skull"] = c1, skull
-    r = sk.head_r
-    hw = 0.043 * H
-    J["nose"] = skull + Rh @ np.array([r * 1.08, -0.018 * H, 0])
-    for s in SIDES:
-        z = SIGN[s]
-        J[f"{s}_eye"] = skull + Rh @ np.array([r * 0.86, 0.004 * H, z * 0.36 * hw])
-        J[f"{s}_eye_inner"] = skull + Rh @ np.array([r * 0.90, 0.004 * H, z * 0.20 * hw])
-        J[f"{s}_eye_outer"] = skull + Rh @ np.array([r * 0.80, 0.004 * H, z * 0.55 * hw])
-        J[f"{s}_ear"] = skull + Rh @ np.array([-0.05 * r, -0.006 * H, z * 0.98 * hw])
-        J[f"mouth_{s}"] = skull + Rh @ np.array([r * 0.93, -0.040 * H, z * 0.28 * hw])
+    F["head"], head = _head(mid_sh, Rtr, cmd, sk)
+    J.update(head)
     for s in SIDES:
         ac: ArmCmd = cmd.arms[s]
         sg = SIGN[s]
@@ -276,8 +283,8 @@ def solve(cmd: FrameCmd, sk: Skeleton) -> Frame:
         axis = _unit(ankle - hip)
         medial = SIGN[other]  # direction (in z of the pelvis) toward the other hip
 
-        def knee_at(beta):
-            # Rodrigues rotation of the knee about the hip-ankle axis.
+        def knee_at(beta, hip=hip, knee0=knee0, axis=axis):
+            # Rodrigues rotation of the knee about the hip-ankle axis (this side's joints, bound now).
             v = knee0 - hip
             k = axis
             v2 = v * np.cos(beta) + np.cross(k, v) * np.sin(beta) + k * (k @ v) * (1 - np.cos(beta))

@@ -54,7 +54,7 @@ def resolve(name: str | None) -> str:
         if candidate == "auto" or candidate in specs or candidate in alias_map:
             return candidate
     raise UnknownExerciseError(
-        f"Unknown exercise {name[:40]!r}. Known: {', '.join(names())}.",
+        f"Unknown exercise {raw if name is None else name[:40]!r}. Known: {', '.join(names())}.",
         "Use auto to recognise it from the movement, or one of the names above "
         "(an alias such as lunge picks the variant from the clip).")
 

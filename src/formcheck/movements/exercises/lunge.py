@@ -16,9 +16,17 @@ import numpy as np
 from formcheck.movements.context import MovementContext, other
 from formcheck.movements.exercises.base import BaseExercise, RepResult
 from formcheck.movements.exercises.squat import knee_driver
-from formcheck.movements.feet import (FOOT_LIFT_MAX, REACH_KNEE_LEAD, feet_apart, feet_at, feet_travel, foot_lift,
-                                      moved_min)
+from formcheck.movements.feet import (
+    FOOT_LIFT_MAX,
+    REACH_KNEE_LEAD,
+    feet_apart,
+    feet_at,
+    feet_travel,
+    foot_lift,
+    moved_min,
+)
 from formcheck.movements.metrics import hip_drop, loaded_leg_metrics, tempo
+from formcheck.movements.report import Rep
 from formcheck.movements.segment import Segment, SegmentParams
 from formcheck.movements.signals import at, clean, nanmax, nanmin, nanpct
 
@@ -62,7 +70,8 @@ def closest_feet(d: np.ndarray, lo: int, hi: int) -> int | None:
 
 def reached(ctx: MovementContext, d: np.ndarray, before: int, seg: Segment, d_bot: float) -> bool:
     """The knees were already near their deepest when the feet got wide (REACH_KNEE_LEAD)."""
-    kmax = np.fmax(ctx.angle("knee_flexion", "left", allow_any=True), ctx.angle("knee_flexion", "right", allow_any=True))
+    kmax = np.fmax(ctx.angle("knee_flexion", "left", allow_any=True),
+                   ctx.angle("knee_flexion", "right", allow_any=True))
     with np.errstate(invalid="ignore"):
         wide = np.flatnonzero(d[before:seg.peak + 1] >= 0.8 * d_bot)
     k0, pk = kmax[before], nanmax(kmax[before:seg.end + 1])
@@ -109,9 +118,8 @@ def foot_pattern(ctx: MovementContext, seg: Segment, prev_end: int) -> tuple[str
         return None, None, nums
     if not all(together):
         return planted, None, nums
-    ref = before if before is not None else after
-    tr = feet_travel(ctx, ref, seg.peak)
-    moving = max(tr, key=tr.get)
+    tr = feet_travel(ctx, rest[0], seg.peak)  # the stance before the rep, else the one after it
+    moving = max(tr, key=lambda foot: tr[foot])
     nums["foot_travel_leg"] = clean(tr[moving], 2)
     if tr[moving] < least_step:
         return planted, None, nums
@@ -155,11 +163,31 @@ class Exercise(BaseExercise):
     def pattern_fault(self, ctx: MovementContext, seg: Segment) -> str | None:
         return foot_pattern(ctx, seg, self.prev_end)[1]
 
+    def screen_reps(self, results: list[RepResult]) -> None:
+        observed = [None if r.not_a_rep else r.direction for r in results]
+        for r, setup in zip(results, set_up_steps(observed, self.variant.get("direction"))):
+            if setup:
+                r.not_a_rep = ("the body travelled: a walking step, walking in or out" if r.direction == "walking"
+                               else "the feet came together around it: a step, not a split-squat rep")
+
+    def rep_direction(self, result: RepResult) -> str | None:
+        """The clip's variant; what the feet did in this rep stays in its foot_pattern metric."""
+        return self.variant.get("direction")
+
+    def clip_notes(self, ctx: MovementContext, reps: list[Rep]) -> list[str]:
+        other_feet = [r for r in reps if r.metrics.get("foot_pattern") not in (None, self.variant.get("direction"))]
+        if not other_feet:
+            return []
+        patterns = ", ".join(sorted({str(r.metrics["foot_pattern"]) for r in other_feet}))
+        return [f"In {len(other_feet)} of {len(reps)} reps the feet did not move as in a "
+                f"{self.spec.label.lower()} ({patterns})."]
+
     def analyse_rep(self, ctx: MovementContext, seg: Segment) -> RepResult:
         b = seg.peak
         n = len(ctx.t)
         observed, fault, nums = foot_pattern(ctx, seg, self.prev_end)
-        if self.variant.get("direction") == "lateral" or (self.variant.get("direction") is None and observed == "lateral"):
+        declared = self.variant.get("direction")
+        if declared == "lateral" or (declared is None and observed == "lateral"):
             kl, kr = at(ctx.angle("knee_flexion", "left", allow_any=True), b, 2), at(
                 ctx.angle("knee_flexion", "right", allow_any=True), b, 2)
             side, conf = ("left" if np.nan_to_num(kl) >= np.nan_to_num(kr) else "right"), 0.8

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from formcheck.movements.context import MovementContext, other
-from formcheck.movements.exercises.base import BaseExercise, RepResult
+from formcheck.movements.context import ADVICE, MovementContext, other
+from formcheck.movements.exercises.base import BaseExercise, ClipFindings, RepResult
 from formcheck.movements.metrics import heel_rise, loaded_leg_metrics, window
-from formcheck.movements.segment import Segment, SegmentParams
+from formcheck.movements.report import Rep, UnsupportedMeasure, metric_number
+from formcheck.movements.rules import sebt_clip
+from formcheck.movements.segment import SHALLOW, Segment, SegmentParams
 from formcheck.movements.signals import at, clean, nanmax, nanmin, nanpct
+from formcheck.movements.thresholds import Thresholds
 
 FOOT_DOWN = 0.03   # foot height (leg lengths) below which a foot is on the floor
 # grid line of each direction: angle from anterior, + toward the reaching leg's side
@@ -52,16 +55,14 @@ def reach_in_image_plane(ctx: MovementContext) -> bool:
     return ctx.view.view == "sagittal" and ctx.facing_sign != 0
 
 
-def marker_reach_supported(ctx: MovementContext, direction: str) -> bool:
+def marker_reach_supported(ctx: MovementContext, direction: str | None) -> bool:
     """Whether a floor marker can turn this trial's reach into cm.
 
     The marker's homography maps image points to the floor, so a toe point's error in image y
     becomes depth on the floor: about 1 cm per pixel 3 m from a camera 1.6 m high, and
-    MediaPipe's toe point is up to 13 px off in y on rendered 1280x720 trials. Only a reach
-    along the image plane keeps that out: an anterior reach filmed from the side. Rendered
-    trials through the full model (bench/marker_reach.py): side anterior 0.5-5.3 cm short (the
-    toe point sits behind the touching toe tip); front and 45 deg anterior 8-11 cm short;
-    posterior reaches from the side (half of them depth) 6-9 cm off."""
+    MediaPipe's toe point is several pixels off in y. Only a reach along the image plane keeps
+    that out: an anterior reach filmed from the side (the errors of each view through the pose
+    model: bench/README.md, marker_reach.py)."""
     return reach_in_image_plane(ctx) and direction == "anterior"
 
 
@@ -75,7 +76,11 @@ def reach_on_floor_cm(ctx: MovementContext, stance: str, rest: slice, i: int) ->
     only estimate of the line's direction, is 7-13 deg off in rendered side views, which cost
     1-3 cm at 53 cm."""
     fs = ctx.floor_scale
-    med = lambda side, idx: np.nanmedian(fs.to_floor_cm(ctx.xy(side, "foot_index")[idx]), axis=0)
+    assert fs is not None, "called only for a clip with a floor marker"
+
+    def med(side: str, idx) -> np.ndarray:
+        return np.nanmedian(fs.to_floor_cm(ctx.xy(side, "foot_index")[idx]), axis=0)
+
     toe0 = med(stance, rest)
     tip = med(other(stance), slice(max(i - 2, 0), i + 3))
     return float(np.linalg.norm(tip - toe0))
@@ -84,6 +89,55 @@ def reach_on_floor_cm(ctx: MovementContext, stance: str, rest: slice, i: int) ->
 class Exercise(BaseExercise):
     event_names = ("reach_start", "max_reach", "reach_hold_start", "return_start", "end")
     default_params = SegmentParams(min_range=0.30, min_rep_s=0.5)
+    rep_word = "trial"
+    notes_reps_per_side = False      # trials are compared per direction (sebt_clip)
+
+    def mark_partial(self, segs: list[Segment], partial_frac: float) -> None:
+        """Reach directions differ in excursion, so "shallow" (vs the median) is meaningless;
+        trial validity is judged by the SEBT rules instead (a trial cut by the clip stays partial)."""
+        for s in segs:
+            if s.partial_reason == SHALLOW:
+                s.partial_reason = None
+            s.complete = s.partial_reason is None
+
+    def clip_findings(self, ctx: MovementContext, th: Thresholds, reps: list[Rep],
+                      leg_length_cm: dict[str, float] | None) -> ClipFindings:
+        """The reach's scale (floor marker, leg length, or the image's leg), the best trials, the
+        composite and the cm asymmetry, and the reaches the view or the marker cannot measure."""
+        for rep in reps:  # the scale first: the best trials and the cm asymmetry use it
+            L = (leg_length_cm or {}).get(rep.side) if rep.side in ("left", "right") else None
+            v, cm = metric_number(rep.metrics.get("reach_pct_leg")), metric_number(rep.metrics.get("reach_cm"))
+            if cm is not None:                       # measured on the floor (marker)
+                rep.metrics["reach_scale"] = "marker"
+                if L:
+                    rep.metrics["reach_pct_leg"] = round(100 * cm / L, 1)
+            elif L and v is not None:
+                rep.metrics["reach_cm"] = round(v / 100 * L, 1)
+                rep.metrics["reach_scale"] = "leg_length"
+            elif v is not None:
+                rep.metrics["reach_scale"] = "image_leg"
+        flags, unsupported, summary = sebt_clip(th, reps, leg_length_cm)
+        view = ("an " if ctx.view.view[0] in "aeiou" else "a ") + ctx.view.view
+        if reps and not reach_in_image_plane(ctx):
+            unsupported.append(UnsupportedMeasure(
+                measure="reach_pct_leg",
+                reason=f"filmed from {view} view: the reach runs toward or away from the camera, and one "
+                       "camera's depth estimate misses about a third of it",
+                advice=f"Reach distance needs a side view ({ADVICE['side']})."))
+        off_plane = sorted({r.direction or "unknown" for r in reps if not marker_reach_supported(ctx, r.direction)})
+        if ctx.floor_scale is not None and off_plane:
+            unsupported.append(UnsupportedMeasure(
+                measure="reach_cm",
+                reason=f"the floor marker measures a reach only along the image plane; filmed from {view} "
+                       f"view, the {', '.join(off_plane)} reach runs partly in depth, where each pixel of the "
+                       "pose model's toe error is about a centimetre on the floor",
+                advice=f"For the anterior reach in cm, film it from the side ({ADVICE['side']}) with the "
+                       "marker in view; otherwise give the leg lengths (side view: reach as % of leg length, "
+                       "and cm from it)."))
+        used = sorted({str(r.metrics["reach_scale"]) for r in reps if "reach_scale" in r.metrics})
+        scale = {"reach": used[0] if len(used) == 1 else ",".join(used) or None,
+                 "marker": ctx.floor_scale.to_dict() if ctx.floor_scale is not None else None}
+        return ClipFindings(flags=flags, unsupported=unsupported, summary=summary, scale=scale)
 
     def driver(self, ctx: MovementContext) -> np.ndarray:
         """How far the foot-to-foot vector is from its resting value (leg lengths): the reach

@@ -1,0 +1,118 @@
+"""Scripted analyses that the service tests inject into the app (`create_app(settings, analyze=...)`).
+
+`scripted_analysis` is the real pipeline (`analyze_video`) with the pose model replaced by a
+scripted side-view lunge (movement_fixtures.lunge) drawn at the clip's size and frame times:
+kinematics, rep counting and every output file are the pipeline's own, in the shape the API
+serves, without loading a model. `analysis_finding_nobody` gets the pipeline's own no_person
+failure. One service test still runs the model (test_service.py::test_results_equal_the_pipeline).
+
+A file named HOLD in the service's data dir keeps scripted analyses in their pose stage (still
+writing progress, so a deleted job stops): the tests that act on a running job create it before
+uploading and remove it to let the job finish.
+
+The analysis processes import this module (the functions are pickled by name), so it imports
+little: the pipeline only when an analysis runs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+from unittest import mock
+
+import numpy as np
+
+from formcheck.series import PoseSeries
+from movement_fixtures import lunge
+
+if TYPE_CHECKING:
+    from formcheck.sources import VideoInfo
+
+HOLD = "HOLD"
+# movement_fixtures draws into a 1080 x 1920 portrait frame; scripted poses are scaled into the clip's.
+FIXTURE_SIZE = (1080, 1920)
+# One rep per 2.5 s after 1.5 s of standing: the bundled sample (11.7 s) gets 4 reps, as many as it shows.
+LUNGE_REP_S = 2.5
+HOLD_POLL_S = 0.05
+
+
+def hold_file(data_dir: Path) -> Path:
+    return data_dir / HOLD
+
+
+def _data_dir(video: Path) -> Path:
+    """The service's data dir from a job's input: <data_dir>/media/<job id>/<input>."""
+    return Path(video).resolve().parents[2]
+
+
+def scripted_lunge(info: VideoInfo) -> PoseSeries:
+    """A side-view reverse lunge (reps of LUNGE_REP_S, standing at both ends) at the clip's size and frame times."""
+    frames = max(1, info.frame_count)
+    reps = max(1, int((frames / info.fps - 1.5) // LUNGE_REP_S))
+    pose, _ = lunge(sides=tuple(("left", "right")[k % 2] for k in range(reps)), fps=info.fps, rep_s=LUNGE_REP_S)
+    index = np.minimum(np.arange(frames), len(pose.time_s) - 1)  # past the script's end: standing still
+    scale = min(info.width / FIXTURE_SIZE[0], info.height / FIXTURE_SIZE[1])
+    centre_from = np.array(FIXTURE_SIZE) / 2
+    centre_to = np.array([info.width, info.height]) / 2
+    return PoseSeries(
+        time_s=np.arange(frames) / info.fps,
+        image_xy=(pose.image_xy[index] - centre_from) * scale + centre_to,
+        image_z=pose.image_z[index] * scale,
+        world_xyz=pose.world_xyz[index],
+        visibility=pose.visibility[index],
+        presence=pose.presence[index],
+        width=info.width,
+        height=info.height,
+    )
+
+
+def nobody(info: VideoInfo) -> PoseSeries:
+    """No pose in any frame (what the model returns for a clip without a person)."""
+    frames = max(1, info.frame_count)
+    empty = np.full((frames, 33), np.nan)
+    return PoseSeries(
+        time_s=np.arange(frames) / info.fps, image_xy=np.full((frames, 33, 2), np.nan), image_z=empty,
+        world_xyz=np.full((frames, 33, 3), np.nan), visibility=np.zeros((frames, 33)),
+        presence=np.zeros((frames, 33)), width=info.width, height=info.height,
+    )
+
+
+def _analyze_with(script, video, out_dir, settings=None, **kwargs):
+    """`analyze_video` with `script(info)` as the pose stage: like the model's stage it reports
+    progress per frame and keeps the decoded frames in the pipeline's spool (spool.py); it waits
+    before the last frame while the data dir holds a HOLD file."""
+    from formcheck import pipeline
+    from formcheck.sources import iter_frames
+
+    hold = hold_file(_data_dir(video))
+
+    def scripted_pose_stage(info, pose_settings, progress=None, spool=None, **model_options):  # subject: no model
+        series = script(info)
+        if spool is not None:
+            with spool.part(0) as part:
+                for frame in iter_frames(info, max_long_side=max(spool.width, spool.height)):
+                    part.add(frame.time_s, frame.image)
+        for _ in range(len(series.time_s) - 1):
+            if progress:
+                progress(1)
+        while hold.exists():
+            if progress:
+                progress(0)  # a progress write: a deleted job stops here
+            time.sleep(HOLD_POLL_S)
+        if progress:
+            progress(1)
+        return series
+
+    with mock.patch.object(pipeline, "extract_poses", scripted_pose_stage):
+        return pipeline.analyze_video(video, out_dir, settings, **kwargs)
+
+
+def scripted_analysis(video, out_dir, settings=None, **kwargs):
+    """The service's analysis with a scripted lunge instead of the pose model (see the module docstring)."""
+    return _analyze_with(scripted_lunge, video, out_dir, settings, **kwargs)
+
+
+def analysis_finding_nobody(video, out_dir, settings=None, **kwargs):
+    """The service's analysis with a pose stage that finds nobody: the pipeline's own no_person failure."""
+    return _analyze_with(nobody, video, out_dir, settings, **kwargs)

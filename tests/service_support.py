@@ -1,0 +1,74 @@
+"""Helpers shared by the service tests: settings, uploads, polling, a server process.
+
+The job-lifecycle and fault tests run the scripted analyses of scripted_analysis.py (the pipeline
+without the pose model) in the app or in a real server process (`scripted_server`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from browser_support import RunningServer, run_server
+from formcheck import clips
+from formcheck.service import ServiceSettings
+from formcheck.service.app import create_app
+from scripted_analysis import scripted_analysis
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "samples" / "lunge_synthetic_side.mp4"
+API = "/api/v1/analyses"
+POLL_TIMEOUT_S = 240
+
+
+def cut_clip(src: Path, dst: Path, end_s: float = 6.0, width: int = 640) -> Path:
+    """First `end_s` seconds of `src`, downscaled (keeps the test run short on 2 cores)."""
+    return clips.short_clip(src, dst, end_s, width, {"crf": "20", "preset": "veryfast"})
+
+
+def service_settings(data_dir: Path, **overrides) -> ServiceSettings:
+    values = {"data_dir": data_dir, "workers": 1, "model": "lite", "progress_interval_s": 0.2, **overrides}
+    return ServiceSettings(**values)
+
+
+def media_entries(settings: ServiceSettings) -> set[str]:
+    return {p.name for p in settings.media_dir.iterdir()} if settings.media_dir.exists() else set()
+
+
+def poll(client: TestClient, job_id: str, seen: list | None = None, timeout: float = POLL_TIMEOUT_S) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(f"{API}/{job_id}").json()
+        if seen is not None:
+            seen.append((body["status"], body["progress"]))
+        if body["status"] in ("done", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"analysis {job_id} not finished after {timeout} s: {body}")
+
+
+def wait_for_stage(client: TestClient, job_id: str, stage: str, timeout: float = POLL_TIMEOUT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while client.get(f"{API}/{job_id}").json()["stage"] != stage:
+        assert time.monotonic() < deadline, f"analysis {job_id} never reached the {stage} stage"
+        time.sleep(0.1)
+
+
+def scripted_app():
+    """The app from the FORMCHECK_* environment, its jobs running `scripted_analysis`: for the tests
+    of a real server process (`uvicorn service_support:scripted_app --factory`, tests/ on PYTHONPATH)."""
+    return create_app(ServiceSettings(), analyze=scripted_analysis)
+
+
+@contextmanager
+def scripted_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
+    """A real server process (uvicorn, as `formcheck serve` runs it) whose jobs run `scripted_analysis`."""
+    tests = str(Path(__file__).resolve().parent)
+    path = os.pathsep.join(p for p in (tests, os.environ.get("PYTHONPATH")) if p)
+    with run_server(data_dir, app="service_support:scripted_app", env={"PYTHONPATH": path, **(env or {})}) as server:
+        yield server
