@@ -82,12 +82,13 @@ def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: 
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer /healthz within {timeout:.0f} s:\n{log_path.read_text(errors='replace')}")
+    raise RuntimeError(f"the server did not answer /healthz within {timeout:.0f} s:\n"
+                       f"{log_path.read_text(errors='replace')}")
 
 
 @contextmanager
 def run_server(data_dir: Path, *, workers: int = 1, model: str = "lite", env: dict[str, str] | None = None,
-               app: str = "formcheck.service.app:create_app") -> Iterator[RunningServer]:
+               app: str = "formcheck.service.app:create_app", log_level: str = "warning") -> Iterator[RunningServer]:
     """The service as a real uvicorn process on a free loopback port; stopped (SIGTERM) on exit.
 
     A subprocess rather than a thread, so the page talks to the same server `formcheck serve`
@@ -100,7 +101,7 @@ def run_server(data_dir: Path, *, workers: int = 1, model: str = "lite", env: di
     child_env = {**os.environ, "FORMCHECK_DATA_DIR": str(data_dir), "FORMCHECK_WORKERS": str(workers),
                  "FORMCHECK_MODEL": model, "FORMCHECK_PROGRESS_INTERVAL_S": "0.2", **(env or {})}
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning"]
+               "--log-level", log_level]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=child_env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

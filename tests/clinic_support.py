@@ -20,9 +20,12 @@ def clinic_app(data_dir: Path, **clinic):
 
 
 def register(client: TestClient, email: str, name: str = "") -> dict[str, str]:
-    """Register and return the Authorization header of the new clinician."""
+    """Register, log in and return the Authorization header of the new clinician (register answers
+    202 whether or not the e-mail is new, so it does not log in)."""
     r = client.post(f"{API}/auth/register", json={"email": email, "password": PASSWORD, "name": name or email})
-    assert r.status_code == 201, r.text
+    assert r.status_code == 202, r.text
+    r = client.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD})
+    assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 

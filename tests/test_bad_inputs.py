@@ -35,10 +35,10 @@ from media_factory import (
 )
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from formcheck.cli import main  # noqa: E402
-from formcheck.service import ServiceSettings, create_app  # noqa: E402
+from formcheck.cli import main
+from formcheck.service import ServiceSettings, create_app
 
 API = "/api/v1/analyses"
 HEIGHT = 360  # small frames keep the pose runs short on 2 cores

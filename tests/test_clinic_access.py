@@ -4,13 +4,12 @@ id answers 404), API keys, session cookies, expiring share links. No pose analys
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 
-from fastapi.testclient import TestClient  # noqa: E402
-
-from clinic_support import API, PASSWORD, athlete_with_screening, clinic_app, register  # noqa: E402
+from clinic_support import API, PASSWORD, athlete_with_screening, clinic_app, register
 
 
 @pytest.fixture()
@@ -30,7 +29,7 @@ def test_accounts_register_login_and_errors(client):
     a = register(client, "a@clinic.test", "PT Alice")
     assert client.get(f"{API}/auth/me", headers=a).json()["name"] == "PT Alice"
     dup = client.post(f"{API}/auth/register", json={"email": "A@clinic.test", "password": PASSWORD})
-    assert dup.status_code == 409 and dup.json()["code"] == "conflict"
+    assert dup.status_code == 202  # the same answer as for a new e-mail (no account enumeration)
     short = client.post(f"{API}/auth/register", json={"email": "c@clinic.test", "password": "short"})
     assert short.status_code == 422
     bad = client.post(f"{API}/auth/login", json={"email": "a@clinic.test", "password": "wrong password!"})
@@ -130,7 +129,7 @@ def test_share_link_read_only_expiring_revocable(client):
     assert client.get(f"{API}/shared/{'x' * 43}").status_code == 404
     # expired: 410 with a message that says so
     with db(client) as conn:
-        past = (datetime.now(timezone.utc) - timedelta(minutes=1)).isoformat()
+        past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
         conn.execute("UPDATE share_links SET expires_at = ?", (past,))
     expired = client.get(f"{API}/shared/{token}")
     assert expired.status_code == 410 and "expired" in expired.json()["message"]
@@ -177,23 +176,30 @@ def test_tape_measured_screening_is_scored(client):
 def test_repeated_failed_logins_are_throttled_per_account(client):
     register(client, "a@clinic.test")
     register(client, "b@clinic.test")
+    client.app.state.clinic.clock = lambda: 1000.0  # no time passes between the attempts
     wrong = {"email": "a@clinic.test", "password": "not the password"}
     assert [client.post(f"{API}/auth/login", json=wrong).status_code for _ in range(5)] == [401] * 5
     blocked = client.post(f"{API}/auth/login", json={"email": "a@clinic.test", "password": PASSWORD})
     assert blocked.status_code == 429 and blocked.json()["code"] == "too_many_attempts"
-    assert 0 < int(blocked.headers["retry-after"]) <= 900
+    assert 0 < int(blocked.headers["retry-after"]) <= 60  # a back-off, not a 15-minute lock-out
     assert client.post(f"{API}/auth/login", json={"email": "b@clinic.test", "password": PASSWORD}).status_code == 200
 
 
-def test_login_throttle_window():
-    from formcheck.clinic.auth import LoginThrottle
+def test_login_throttle_backs_off_exponentially():
+    from formcheck.clinic.auth import BackoffRule, LoginThrottle
 
-    t = LoginThrottle(max_failures=2, window_s=60)
-    t.failed("x", 0.0)
-    assert t.retry_after("x", 1.0) == 0
-    t.failed("x", 10.0)
-    assert t.retry_after("x", 11.0) == 50        # the first failure ages out at 60 s
-    assert t.retry_after("x", 61.0) == 0
-    t.failed("x", 62.0)
-    t.succeeded("x")
-    assert t.retry_after("x", 63.0) == 0
+    t = LoginThrottle(per_client=BackoffRule(free=2, cap_s=8.0, forget_s=60.0))
+    t.failed("ip", "x", 0.0)
+    assert t.retry_after("ip", "x", 0.0) == 0
+    t.failed("ip", "x", 10.0)
+    assert t.retry_after("ip", "x", 10.0) == 1    # 2^0 s after the last failure
+    t.failed("ip", "x", 11.0)
+    t.failed("ip", "x", 13.0)
+    assert t.retry_after("ip", "x", 13.0) == 4    # doubling
+    for now in (17.0, 25.0, 33.0):
+        t.failed("ip", "x", now)
+    assert t.retry_after("ip", "x", 33.0) == 8    # capped
+    assert t.retry_after("ip", "x", 33.0 + 60.0) == 0  # forgotten after a quiet minute
+    t.failed("ip", "x", 100.0)
+    t.succeeded("ip", "x")
+    assert t.retry_after("ip", "x", 100.0) == 0

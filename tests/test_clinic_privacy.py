@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
-from fastapi.testclient import TestClient  # noqa: E402
-
-from clinic_support import API, athlete_with_screening, clinic_app, register  # noqa: E402
-from test_service import SAMPLE, cut_clip  # noqa: E402
+from clinic_support import API, athlete_with_screening, clinic_app, register
+from test_service import SAMPLE, cut_clip
 
 POLL_TIMEOUT_S = 300
 
@@ -49,7 +48,8 @@ def test_no_video_kept_and_deleting_the_athlete_leaves_nothing(tmp_path, clip):
         kept = client.post(f"{API}/screenings/{other_screening}/tests", headers=a, json={"kind": "lunge"}).json()
         test = client.post(f"{API}/screenings/{screening}/tests", headers=a, json={"kind": "lunge"}).json()
         with clip.open("rb") as fh:
-            up = client.post(f"{API}/tests/{test['id']}/clip", headers=a, files={"file": ("lunge.mp4", fh, "video/mp4")})
+            up = client.post(f"{API}/tests/{test['id']}/clip", headers=a,
+                             files={"file": ("lunge.mp4", fh, "video/mp4")})
         assert up.status_code == 202, up.text
         assert up.json()["status"] in ("queued", "running") and "id" not in (up.json()["job"] or {})
         done = wait_done(client, test["id"], a)
@@ -106,7 +106,7 @@ def test_retention_purges_old_screenings(tmp_path):
         athlete, old = athlete_with_screening(client, a)
         new = client.post(f"{API}/athletes/{athlete}/screenings", json={"date": "2025-06-01"}, headers=a).json()["id"]
         with sqlite3.connect(tmp_path / "formcheck.sqlite3") as conn:
-            stamp = (datetime.now(timezone.utc) - timedelta(days=31)).isoformat()
+            stamp = (datetime.now(UTC) - timedelta(days=31)).isoformat()
             conn.execute("UPDATE screenings SET created_at = ? WHERE id = ?", (stamp, old))
         counts = app.state.clinic.purge()
         assert counts["screenings"] == 1

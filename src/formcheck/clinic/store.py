@@ -15,7 +15,7 @@ import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -99,15 +99,48 @@ MIGRATIONS: list[str] = [
     ALTER TABLE screening_tests ADD COLUMN view_accepted INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE screening_tests ADD COLUMN confirmed_leg TEXT;
     """,
+    # hardening (issue 18): scoped, expiring API keys; what a share link shows; password resets;
+    # a second factor; the audit log (kept after the athlete is deleted, so no foreign key to them)
+    """
+    ALTER TABLE clinic_api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';
+    ALTER TABLE clinic_api_keys ADD COLUMN expires_at TEXT;
+    ALTER TABLE share_links ADD COLUMN include_history INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE share_links ADD COLUMN include_notes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE clinicians ADD COLUMN totp_secret TEXT;
+    ALTER TABLE clinicians ADD COLUMN totp_pending TEXT;
+    ALTER TABLE clinicians ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE IF NOT EXISTS password_resets (
+        token_hash   TEXT PRIMARY KEY,
+        clinician_id TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT NOT NULL
+    );
+    CREATE TABLE IF NOT EXISTS audit_log (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        clinician_id TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
+        athlete_id   TEXT NOT NULL,
+        action       TEXT NOT NULL,          -- viewed | exported | shared | deleted
+        what         TEXT NOT NULL DEFAULT '',
+        actor        TEXT NOT NULL DEFAULT '',
+        at           TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS audit_owner ON audit_log(clinician_id, athlete_id);
+    """,
+    # the wizard (issue 17): protocol steps skipped for now (JSON list of step keys), kept with the
+    # screening so a new session remembers them; the clinician's note on each test
+    """
+    ALTER TABLE screenings ADD COLUMN skipped_steps TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE screening_tests ADD COLUMN notes TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).isoformat()
+    return t.astimezone(UTC).isoformat()
 
 
 def new_id() -> str:
@@ -192,13 +225,40 @@ class ClinicStore:
     def delete_session(self, token_hash: str) -> None:
         self._run("DELETE FROM clinic_sessions WHERE token_hash = ?", (token_hash,))
 
+    def delete_sessions(self, clinician_id: str, keep_hash: str | None = None) -> int:
+        """End every login of the clinician but `keep_hash` (the one asking); returns how many ended."""
+        return self._run("DELETE FROM clinic_sessions WHERE clinician_id = ? AND token_hash IS NOT ?",
+                         (clinician_id, keep_hash))
+
+    def add_password_reset(self, clinician_id: str, token_hash: str, expires_at: datetime) -> None:
+        self._run("INSERT INTO password_resets (token_hash, clinician_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                  (token_hash, clinician_id, iso(now()), iso(expires_at)))
+
+    def take_password_reset(self, token_hash: str) -> str | None:
+        """The clinician id of a live reset token, used up by this call (None: unknown or expired)."""
+        with self.connect() as conn:
+            row = conn.execute("DELETE FROM password_resets WHERE token_hash = ? RETURNING clinician_id, expires_at",
+                               (token_hash,)).fetchone()
+        return row["clinician_id"] if row and row["expires_at"] > iso(now()) else None
+
+    def set_totp(self, clinician_id: str, *, pending: str | None = None, secret: str | None = None) -> None:
+        self._run("UPDATE clinicians SET totp_pending = ?, totp_secret = ?, totp_last_step = 0 WHERE id = ?",
+                  (pending, secret, clinician_id))
+
+    def use_totp_step(self, clinician_id: str, step: int) -> bool:
+        """Record the time step of an accepted code; False when it (or a later one) was already used."""
+        return self._run("UPDATE clinicians SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?",
+                         (step, clinician_id, step)) > 0
+
     def purge_expired_sessions(self) -> int:
         return self._run("DELETE FROM clinic_sessions WHERE expires_at <= ?", (iso(now()),))
 
-    def add_api_key(self, clinician_id: str, label: str, prefix: str, key_hash: str) -> dict[str, Any]:
+    def add_api_key(self, clinician_id: str, label: str, prefix: str, key_hash: str, scope: str,
+                    expires_at: datetime) -> dict[str, Any]:
         kid = new_id()
-        self._run("INSERT INTO clinic_api_keys (id, clinician_id, label, prefix, key_hash, created_at)"
-                  " VALUES (?, ?, ?, ?, ?, ?)", (kid, clinician_id, label, prefix, key_hash, iso(now())))
+        self._run("INSERT INTO clinic_api_keys (id, clinician_id, label, prefix, key_hash, created_at, scope,"
+                  " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  (kid, clinician_id, label, prefix, key_hash, iso(now()), scope, iso(expires_at)))
         return self._one("SELECT * FROM clinic_api_keys WHERE id = ?", (kid,))  # type: ignore[return-value]
 
     def api_keys(self, clinician_id: str) -> list[dict[str, Any]]:
@@ -209,18 +269,24 @@ class ClinicStore:
                          " WHERE id = ? AND clinician_id = ?", (iso(now()), key_id, clinician_id)) > 0
 
     def api_key_clinician(self, key_hash: str) -> dict[str, Any] | None:
-        row = self._one("SELECT c.*, k.id AS key_id FROM clinic_api_keys k JOIN clinicians c ON c.id = k.clinician_id"
-                        " WHERE k.key_hash = ? AND k.revoked_at IS NULL", (key_hash,))
+        """The key's clinician with `key_scope` and `key_prefix`; None when unknown, revoked or expired."""
+        stamp = iso(now())
+        row = self._one("SELECT c.*, k.id AS key_id, k.scope AS key_scope, k.prefix AS key_prefix"
+                        " FROM clinic_api_keys k JOIN clinicians c ON c.id = k.clinician_id"
+                        " WHERE k.key_hash = ? AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?)",
+                        (key_hash, stamp))
         if row:
-            self._run("UPDATE clinic_api_keys SET last_used_at = ? WHERE id = ?", (iso(now()), row.pop("key_id")))
+            self._run("UPDATE clinic_api_keys SET last_used_at = ? WHERE id = ?", (stamp, row.pop("key_id")))
         return row
 
     # -- share links ------------------------------------------------------------------------------
-    def add_share_link(self, clinician_id: str, screening_id: str, token_hash: str, expires_at: datetime
-                       ) -> dict[str, Any]:
+    def add_share_link(self, clinician_id: str, screening_id: str, token_hash: str, expires_at: datetime, *,
+                       include_history: bool, include_notes: bool) -> dict[str, Any]:
         sid = new_id()
-        self._run("INSERT INTO share_links (id, clinician_id, screening_id, token_hash, created_at, expires_at)"
-                  " VALUES (?, ?, ?, ?, ?, ?)", (sid, clinician_id, screening_id, token_hash, iso(now()), iso(expires_at)))
+        self._run("INSERT INTO share_links (id, clinician_id, screening_id, token_hash, created_at, expires_at,"
+                  " include_history, include_notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                  (sid, clinician_id, screening_id, token_hash, iso(now()), iso(expires_at),
+                   int(include_history), int(include_notes)))
         return self._one("SELECT * FROM share_links WHERE id = ?", (sid,))  # type: ignore[return-value]
 
     def share_links(self, clinician_id: str, screening_id: str) -> list[dict[str, Any]]:
@@ -228,8 +294,9 @@ class ClinicStore:
                          (clinician_id, screening_id))
 
     def revoke_share_link(self, clinician_id: str, link_id: str) -> bool:
-        return self._run("UPDATE share_links SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND clinician_id = ?",
-                         (iso(now()), link_id, clinician_id)) > 0
+        return self._run(
+            "UPDATE share_links SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND clinician_id = ?",
+            (iso(now()), link_id, clinician_id)) > 0
 
     def share_link(self, token_hash: str) -> dict[str, Any] | None:
         return self._one("SELECT * FROM share_links WHERE token_hash = ?", (token_hash,))
@@ -272,7 +339,8 @@ class ClinicStore:
     # -- screenings and tests ---------------------------------------------------------------------
     def create_screening(self, clinician_id: str, athlete_id: str, date: str, notes: str) -> dict[str, Any]:
         sid = new_id()
-        self._run("INSERT INTO screenings (id, athlete_id, clinician_id, date, notes, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        self._run("INSERT INTO screenings (id, athlete_id, clinician_id, date, notes, created_at)"
+                  " VALUES (?, ?, ?, ?, ?, ?)",
                   (sid, athlete_id, clinician_id, date, notes, iso(now())))
         return self.screening(clinician_id, sid)  # type: ignore[return-value]
 
@@ -285,6 +353,16 @@ class ClinicStore:
 
     def delete_screening(self, clinician_id: str, screening_id: str) -> bool:
         return self._run("DELETE FROM screenings WHERE id = ? AND clinician_id = ?", (screening_id, clinician_id)) > 0
+
+    def screening_athlete_id(self, clinician_id: str, screening_id: str) -> str | None:
+        row = self._one("SELECT athlete_id FROM screenings WHERE id = ? AND clinician_id = ?",
+                        (screening_id, clinician_id))
+        return row["athlete_id"] if row else None
+
+    def test_athlete_id(self, clinician_id: str, test_id: str) -> str | None:
+        row = self._one("SELECT s.athlete_id FROM screening_tests t JOIN screenings s ON s.id = t.screening_id"
+                        " WHERE t.id = ? AND t.clinician_id = ?", (test_id, clinician_id))
+        return row["athlete_id"] if row else None
 
     def screening_job_ids(self, clinician_id: str, screening_id: str) -> list[str]:
         return [r["job_id"] for r in self._all(
@@ -300,7 +378,8 @@ class ClinicStore:
         return self.test(clinician_id, tid)  # type: ignore[return-value]
 
     def test(self, clinician_id: str, test_id: str) -> dict[str, Any] | None:
-        return _decode(self._one("SELECT * FROM screening_tests WHERE id = ? AND clinician_id = ?", (test_id, clinician_id)))
+        row = self._one("SELECT * FROM screening_tests WHERE id = ? AND clinician_id = ?", (test_id, clinician_id))
+        return _decode(row) if row is not None else None
 
     def tests(self, clinician_id: str, screening_id: str) -> list[dict[str, Any]]:
         return [_decode(r) for r in self._all(
@@ -320,6 +399,14 @@ class ClinicStore:
         if confirmed_leg is not None:
             self._run("UPDATE screening_tests SET confirmed_leg = ? WHERE id = ? AND clinician_id = ?",
                       (confirmed_leg, test_id, clinician_id))
+
+    def set_skipped_steps(self, clinician_id: str, screening_id: str, steps: list[str]) -> None:
+        self._run("UPDATE screenings SET skipped_steps = ? WHERE id = ? AND clinician_id = ?",
+                  (json.dumps(steps), screening_id, clinician_id))
+
+    def set_test_notes(self, clinician_id: str, test_id: str, notes: str) -> None:
+        self._run("UPDATE screening_tests SET notes = ? WHERE id = ? AND clinician_id = ?",
+                  (notes, test_id, clinician_id))
 
     def set_manual_trials(self, clinician_id: str, test_id: str, manual_trials: list[dict[str, Any]]) -> None:
         self._run("UPDATE screening_tests SET manual_trials = ? WHERE id = ? AND clinician_id = ?",
@@ -342,11 +429,27 @@ class ClinicStore:
         """Screenings created before `cutoff` (retention)."""
         return self._all("SELECT id, clinician_id FROM screenings WHERE created_at < ?", (iso(cutoff),))
 
-    def clinic_job_ids(self) -> set[str]:
-        return {r["job_id"] for r in self._all("SELECT job_id FROM screening_tests WHERE job_id IS NOT NULL")}
+    def is_clinic_job(self, job_id: str) -> bool:
+        return self._one("SELECT 1 FROM screening_tests WHERE job_id = ?", (job_id,)) is not None
+
+    def anonymous_jobs_before(self, cutoff: datetime) -> list[str]:
+        """Finished analyses uploaded before `cutoff` through the public API (no clinic test holds them)."""
+        return [r["id"] for r in self._all(
+            "SELECT id FROM jobs WHERE created_at < ? AND status IN ('done', 'failed')"
+            " AND id NOT IN (SELECT job_id FROM screening_tests WHERE job_id IS NOT NULL)", (iso(cutoff),))]
+
+    # -- audit log ----------------------------------------------------------------------------------
+    def add_audit(self, clinician_id: str, athlete_id: str, action: str, what: str, actor: str) -> None:
+        self._run("INSERT INTO audit_log (clinician_id, athlete_id, action, what, actor, at) VALUES (?, ?, ?, ?, ?, ?)",
+                  (clinician_id, athlete_id, action, what, actor, iso(now())))
+
+    def audit(self, clinician_id: str, athlete_id: str | None = None, limit: int = 200) -> list[dict[str, Any]]:
+        """Newest first; one athlete's entries or all of the clinician's."""
+        where, params = ("AND athlete_id = ?", (athlete_id,)) if athlete_id else ("", ())
+        return self._all(f"SELECT * FROM audit_log WHERE clinician_id = ? {where} ORDER BY id DESC LIMIT ?",
+                         (clinician_id, *params, limit))
 
 
-def _decode(row: dict[str, Any] | None) -> dict[str, Any] | None:
-    if row is not None:
-        row["manual_trials"] = json.loads(row.get("manual_trials") or "[]")
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    row["manual_trials"] = json.loads(row.get("manual_trials") or "[]")
     return row

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -91,7 +92,7 @@ def _plot_series(ax: Axes, t: np.ndarray, y: np.ndarray, color: str) -> bool:
     return True
 
 
-def _shade_reps(strip: Axes, axes: Sequence[Axes], reps: Sequence[RepSpan]) -> None:
+def _shade_reps(strip: Axes, axes: Sequence[Axes] | np.ndarray, reps: Sequence[RepSpan]) -> None:
     """Shade each rep on every panel; name it in a strip above, where it hides no data."""
     for k, (start, end, label) in enumerate(reps):
         color = _REP_COLORS[k % 2]
@@ -153,14 +154,14 @@ def _figure(
     if reps:
         _shade_reps(grid[0], axes, reps)
 
-    handles = [Line2D([], [], color=SIDE_COLORS_HEX["left"], lw=2, label="person's left"),
+    handles: list[Artist] = [Line2D([], [], color=SIDE_COLORS_HEX["left"], lw=2, label="person's left"),
                Line2D([], [], color=SIDE_COLORS_HEX["right"], lw=2, label="person's right")]
     if not all(p.per_side for p in panels):
         handles.append(Line2D([], [], color=_TRUNK_COLOR, lw=2, label="trunk"))
     if reps:
         handles.append(Patch(color=_REP_COLORS[0], label="repetition"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9, frameon=False)
-    fig.suptitle(title, x=0.01, ha="left", fontsize=12)
+    fig.suptitle(title, x=0.01, ha="left", fontsize=12, parse_math=False)  # may hold a clip name
     return fig
 
 
@@ -168,7 +169,7 @@ def _withheld_figure(title: str, reason: str) -> Figure:
     """A chart of a plane the clip does not support: its title and why, no axes to misread."""
     fig = Figure(figsize=(10, 1.6), dpi=110)
     FigureCanvasAgg(fig)
-    fig.text(0.01, 0.75, title, ha="left", va="center", fontsize=12)
+    fig.text(0.01, 0.75, title, ha="left", va="center", fontsize=12, parse_math=False)
     fig.text(0.01, 0.35, f"Not measured: {reason}.", ha="left", va="center", color="#555555", fontsize=10,
              wrap=True)
     return fig
@@ -201,7 +202,7 @@ def plot_angles(
     paths: list[Path] = []
     for filename, panels, chart_title in charts:
         reasons = [_panel_withheld(angles, p, use_3d) for p in panels]
-        fig = (_withheld_figure(chart_title, reasons[0]) if all(reasons)
+        fig = (_withheld_figure(chart_title, str(reasons[0])) if all(reasons)
                else _figure(angles, panels, chart_title, reps, use_3d))
         path = out / filename
         fig.savefig(path, format="png", facecolor="white")

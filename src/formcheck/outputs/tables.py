@@ -57,6 +57,21 @@ def ordered_columns(names: list[str] | tuple[str, ...]) -> list[str]:
     return known_2d + extra_2d + known_3d + extra_3d
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first), quoted with a
+    leading apostrophe; numbers, and text that reads as a number ("-3.2"), are kept as they are."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
 def _fmt(value: float, decimals: int) -> str:
     v = float(value)
     if not math.isfinite(v):

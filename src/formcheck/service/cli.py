@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from formcheck.config import MODEL_NAMES
+
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from formcheck.service.app import create_app
+    from formcheck.service.limits import with_header_timeout
     from formcheck.service.settings import ServiceSettings
 
     overrides = {k: v for k, v in {"workers": args.workers, "data_dir": args.data_dir, "model": args.model}.items()
@@ -17,8 +20,33 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     settings = ServiceSettings(**overrides)
     # One uvicorn process: the analysis processes are the service's own pool (settings.workers);
     # several uvicorn workers would each start a pool and each re-queue the same jobs.
+    # h11 with a header timeout (uvicorn has none): a client sending its headers a byte at a time is cut off.
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
-                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips)
+                proxy_headers=True, forwarded_allow_ips=args.forwarded_allow_ips,
+                http=with_header_timeout(settings.header_timeout_s))
+    return 0
+
+
+def _cmd_reset_password(args: argparse.Namespace) -> int:
+    """Print a one-time password-reset token: the service sends no e-mail, so the operator hands it over."""
+    from datetime import timedelta
+
+    from formcheck.clinic import auth
+    from formcheck.clinic.store import ClinicStore, now
+    from formcheck.service.settings import ServiceSettings
+
+    settings = ServiceSettings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    store = ClinicStore(settings.db_path)
+    store.init()
+    row = store.clinician_by_email(args.email.strip().lower())
+    if row is None:
+        print(f"No clinician with the e-mail {args.email} in {settings.db_path}.")
+        return 1
+    token = auth.new_token()
+    store.add_password_reset(row["id"], auth.token_hash(token), now() + timedelta(hours=args.hours))
+    print(f"Reset token for {row['email']} (valid {args.hours:g} h, once):\n{token}\n"
+          "The clinician sets a new password with POST /api/v1/clinic/auth/password-reset "
+          '{"token": ..., "new_password": ...}; every login of the account then ends.')
     return 0
 
 
@@ -30,9 +58,18 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for all; default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--workers", type=int, help="analysis processes (default: one per core; capped at the core count)")
-    serve.add_argument("--data-dir", type=Path, help="database and media folder (default $FORMCHECK_DATA_DIR or ./formcheck-data)")
-    serve.add_argument("--model", choices=("lite", "full", "heavy"), help="default pose model (default full)")
+    serve.add_argument("--workers", type=int,
+                       help="analysis processes (default: one per core; capped at the core count)")
+    serve.add_argument("--data-dir", type=Path,
+                       help="database and media folder (default $FORMCHECK_DATA_DIR or ./formcheck-data)")
+    serve.add_argument("--model", choices=MODEL_NAMES, help="default pose model (default full)")
     serve.add_argument("--forwarded-allow-ips", default="127.0.0.1", help="proxies trusted for X-Forwarded-* headers")
     serve.set_defaults(func=_cmd_serve)
+    reset = subparsers.add_parser("reset-password", help="issue a one-time password-reset token for a clinician",
+                                  description="The service sends no e-mail: the operator hands the token over.")
+    reset.add_argument("email")
+    reset.add_argument("--data-dir", type=Path,
+                       help="database folder (default $FORMCHECK_DATA_DIR or ./formcheck-data)")
+    reset.add_argument("--hours", type=float, default=1.0, help="how long the token is valid (default 1)")
+    reset.set_defaults(func=_cmd_reset_password)
     return serve

@@ -15,19 +15,25 @@ into a job that the next server runs again.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 import queue
 import re
+import resource
 import shutil
 import signal
 import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
+from formcheck.service.errors import TooManyUploadsError
 from formcheck.service.settings import ServiceSettings
 from formcheck.service.store import QUEUED, RUNNING, Job, JobStore
-from formcheck.service.worker import run_job
+from formcheck.service.worker import Analyze, pipeline_analysis, results_dir, run_job
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +57,19 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(conn: Connection, parent_pid: int) -> None:
+def _limit_cpu(seconds: float) -> None:
+    """Have the kernel end this process (SIGXCPU) once it has used `seconds` more CPU time.
+
+    An analysis process runs everything of its job in itself (threads included; as a daemon it
+    starts no processes), so the process's CPU time is the job's.
+    """
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    soft = math.ceil(usage.ru_utime + usage.ru_stime + seconds)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard), hard))
+
+
+def _worker_main(conn: Connection, parent_pid: int, job_cpu_s: float, analyze: Analyze) -> None:
     """Body of an analysis process: run the jobs the slot sends until told to stop."""
     _die_with_parent()
     if os.getppid() != parent_pid:  # the server died before prctl took effect
@@ -66,18 +84,22 @@ def _worker_main(conn: Connection, parent_pid: int) -> None:
             return
         if args is _STOP:
             return
-        conn.send(run_job(*args))
+        _limit_cpu(job_cpu_s)
+        conn.send(run_job(*args, analyze=analyze))
 
 
-def _death_reason(exitcode: int | None) -> str:
+def _death_reason(exitcode: int | None, job_cpu_s: float) -> tuple[str, str]:
+    """The failed job's error code and message for an analysis process that died."""
+    if exitcode == -signal.SIGXCPU:
+        return "job_cpu_limit", f"The analysis used more than its {job_cpu_s:g} s of CPU time and was stopped."
     if exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
             name = f"signal {-exitcode}"
         hint = " (out of memory?)" if -exitcode == signal.SIGKILL else ""
-        return f"The analysis process was killed by {name}{hint}."
-    return f"The analysis process stopped unexpectedly (exit code {exitcode})."
+        return "worker_crashed", f"The analysis process was killed by {name}{hint}."
+    return "worker_crashed", f"The analysis process stopped unexpectedly (exit code {exitcode})."
 
 
 class _Slot(threading.Thread):
@@ -95,7 +117,9 @@ class _Slot(threading.Thread):
             return
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_worker_main, args=(child, os.getpid()), daemon=True, name=self.name)
+        process = ctx.Process(target=_worker_main,
+                              args=(child, os.getpid(), self.manager.settings.job_cpu_s, self.manager.analyze),
+                              daemon=True, name=self.name)
         process.start()
         child.close()
         self.process, self.conn = process, parent
@@ -117,23 +141,33 @@ class _Slot(threading.Thread):
                 continue
             assert self.process is not None and self.conn is not None
             self.job_id = job_id
+            timed_out = False
             try:
                 self.conn.send(args)
-                ready = wait([self.conn, self.process.sentinel])
+                ready = wait([self.conn, self.process.sentinel], timeout=manager.settings.job_timeout_s)
                 if self.conn in ready:
                     self.conn.recv()  # run_job's own status; it has written the DB itself
                     continue
+                if not ready:  # over the wall-clock limit: the process (and the job in it) is stopped
+                    timed_out = True
+                    self.process.kill()
             except (EOFError, OSError):
                 pass
             finally:
                 self.job_id = None
-            # The process died while running the job.
+            # The process died (or was stopped) while running the job.
             self.process.join(timeout=5)
             exitcode = self.process.exitcode
             self.process, self.conn = None, None
             if manager._closing:
                 return  # stopped by shutdown: the job stays running and is recovered at the next start
-            manager._crashed(job_id, _death_reason(exitcode))
+            if timed_out:
+                limit = manager.settings.job_timeout_s
+                manager._crashed(job_id, f"The analysis took longer than its {limit:g} s limit and was stopped.",
+                                 "job_time_limit")
+            else:
+                code, reason = _death_reason(exitcode, manager.settings.job_cpu_s)
+                manager._crashed(job_id, reason, code)
 
     def stop(self) -> None:
         process = self.process
@@ -142,15 +176,18 @@ class _Slot(threading.Thread):
 
 
 class JobManager:
-    def __init__(self, settings: ServiceSettings, store: JobStore) -> None:
+    def __init__(self, settings: ServiceSettings, store: JobStore, analyze: Analyze = pipeline_analysis) -> None:
+        """`analyze`: what each job runs (`worker.run_job`'s; by default the pipeline)."""
         self.settings = settings
         self.store = store
+        self.analyze = analyze
         self._queue: queue.Queue = queue.Queue()
         self._cancelled: set[str] = set()
         self._slots: list[_Slot] = []
         self._closing = False
         self._admission = threading.Lock()
         self._reserved = 0  # uploads admitted but not yet queued
+        self._uploading: Counter[str] = Counter()  # client -> uploads whose body is being received
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -167,7 +204,7 @@ class JobManager:
         `running` in the DB and are re-queued by `recover()` at the next start.
         """
         self._closing = True
-        for slot in self._slots:
+        for _ in self._slots:
             self._queue.put(_STOP)
         for slot in self._slots:
             slot.stop()
@@ -175,13 +212,40 @@ class JobManager:
             slot.join(timeout=10)
 
     # -- admission -----------------------------------------------------------------------------
+    def queue_full(self) -> bool:
+        """True when `max_queued` jobs are waiting: an upload is then refused before its body is read."""
+        with self._admission:
+            return self.store.count(QUEUED) + self._reserved >= self.settings.max_queued
+
     def try_admit(self) -> bool:
-        """Reserve a place in the queue for an upload; False when `max_queued` jobs are waiting."""
+        """Reserve a place in the queue for an upload whose body is complete; False when the queue is full.
+
+        Taken only once the clip is on disk and checked: connections still sending a body hold
+        no place in the queue (they count against their client's upload quota instead).
+        """
         with self._admission:
             if self.store.count(QUEUED) + self._reserved >= self.settings.max_queued:
                 return False
             self._reserved += 1
             return True
+
+    @contextmanager
+    def upload_slot(self, client: str) -> Iterator[None]:
+        """Count one upload of `client` (an IP, or a clinician) while its body is received.
+
+        Raises `TooManyUploadsError` when the client already sends `max_uploads_per_client`.
+        """
+        with self._admission:
+            if self._uploading[client] >= self.settings.max_uploads_per_client:
+                raise TooManyUploadsError(self.settings.max_uploads_per_client, self.settings.retry_after_s)
+            self._uploading[client] += 1
+        try:
+            yield
+        finally:
+            with self._admission:
+                self._uploading[client] -= 1
+                if not self._uploading[client]:
+                    del self._uploading[client]
 
     def release(self) -> None:
         """The admitted upload is queued (or refused): its reservation ends."""
@@ -191,6 +255,16 @@ class JobManager:
     # -- jobs --------------------------------------------------------------------------------
     def job_dir(self, job_id: str) -> Path:
         return self.settings.media_dir / job_id
+
+    # -- the clinic's view of its clips' analyses (`formcheck.clinic.analyses.Analyses`) -------
+    def get(self, job_id: str) -> Job | None:
+        return self.store.get(job_id)
+
+    def results(self, job_id: str) -> Path:
+        return results_dir(self.job_dir(job_id))
+
+    def upload(self, job_id: str) -> Path | None:
+        return next(iter(sorted(self.job_dir(job_id).glob("input.*"))), None)
 
     def running_pids(self) -> dict[str, int]:
         """Job id -> pid of the process analysing it (operators, tests)."""
@@ -213,11 +287,11 @@ class JobManager:
             job.subject,
         ))
 
-    def _crashed(self, job_id: str, reason: str) -> None:
+    def _crashed(self, job_id: str, reason: str, code: str = "worker_crashed") -> None:
         log.error("analysis %s: %s", job_id, reason)
         self.store.mark_failed(
             job_id,
-            "worker_crashed",
+            code,
             reason,
             "Try a shorter or lower-resolution clip, or try again later.",
             patient=True,

@@ -12,6 +12,7 @@ import errno
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,13 @@ log = logging.getLogger(__name__)
 
 RESULTS = "results"
 PARTIAL = "results.partial"
-# Out of space: the server's disk, not the clip, is the problem.
-DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+# Out of space (or over a file-size limit): the server's disk, not the clip, is the problem.
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 # Share of the progress bar per pipeline stage (pose estimation dominates the run time).
 STAGE_SPAN = {"pose": (0.0, 0.75), "video": (0.75, 0.98)}
+# What a job runs: `formcheck.pipeline.analyze_video` or a module-level function with its signature
+# (the tests inject one that skips the pose model; it is pickled by name into the analysis process).
+Analyze = Callable[..., Any]
 
 
 class JobCancelled(Exception):
@@ -34,6 +38,13 @@ class JobCancelled(Exception):
 
 def results_dir(job_dir: Path) -> Path:
     return job_dir / RESULTS
+
+
+def pipeline_analysis(*args: Any, **kwargs: Any) -> Any:
+    """`formcheck.pipeline.analyze_video`, imported when a job runs (in the analysis process, not the API's)."""
+    from formcheck.pipeline import analyze_video
+
+    return analyze_video(*args, **kwargs)
 
 
 def run_job(
@@ -47,13 +58,15 @@ def run_job(
     leg_length_cm: dict[str, float] | None = None,
     marker_size_cm: float | None = None,
     subject: str | None = None,
+    *,
+    analyze: Analyze = pipeline_analysis,
 ) -> str:
     """Run the pipeline for one job; return its final status. Never raises for a job's own failure.
 
     `leg_length_cm` (the sides given) and `marker_size_cm` are the upload's scale (`Job.leg_length_cm`).
+    `analyze` runs the analysis (`analyze_video`'s signature).
     """
     from formcheck.config import Settings
-    from formcheck.pipeline import analyze_video
 
     store = JobStore(Path(db_path), timeout_s=WORKER_TIMEOUT_S)
     folder = Path(job_dir)
@@ -83,8 +96,9 @@ def run_job(
             shutil.rmtree(old, ignore_errors=True)
         shutil.rmtree(final, ignore_errors=True)
         settings = Settings.model_validate(pipeline_settings)
-        analyze_video(folder / input_name, partial, settings, exercise=exercise, leg_length_cm=leg_length_cm,
-                      marker_size_cm=marker_size_cm, subject=subject, progress=progress)
+        # no annotated MP4: the pages draw the skeleton on the uploaded clip; /video draws the MP4 on request
+        analyze(folder / input_name, partial, settings, exercise=exercise, leg_length_cm=leg_length_cm,
+                marker_size_cm=marker_size_cm, subject=subject, progress=progress, annotated_video=False)
         partial.rename(final)
         if store.mark_done(job_id, attempt):
             return "done"
@@ -106,7 +120,7 @@ def run_job(
             "The server ran out of disk space while writing the results; nothing was kept.",
             "Try again later; if it persists, tell the operator (the data folder's disk is full).",
         )
-    except Exception as exc:  # noqa: BLE001 - a job's crash must not take the worker down
+    except Exception as exc:  # a job's crash must not take the worker down
         return _internal_error(job_id, exc, fail)
     finally:
         if store.get(job_id) is None:  # deleted while we ran: leave nothing behind
