@@ -77,7 +77,8 @@ def test_a_left_stance_clip_read_as_right_is_held_then_scored_for_the_confirmed_
 
 def test_review_needs_an_analysed_clip_and_a_real_leg(clinic):
     client, auth, _, _, test_id = clinic
-    assert client.put(f"{API}/tests/{test_id}/review", json={"accept_view": True}, headers=auth).status_code in (404, 409)
+    answer = client.put(f"{API}/tests/{test_id}/review", json={"accept_view": True}, headers=auth)
+    assert answer.status_code in (404, 409)
     assert client.put(f"{API}/tests/{test_id}/review", json={"leg": "middle"}, headers=auth).status_code == 422
 
 

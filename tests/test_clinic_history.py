@@ -8,11 +8,10 @@ from datetime import date
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
-from fastapi.testclient import TestClient  # noqa: E402
-
-from clinic_support import API, athlete_with_screening, clinic_app, register  # noqa: E402
-from formcheck.clinic.history import build_history, history_png  # noqa: E402
+from clinic_support import API, athlete_with_screening, clinic_app, register
+from formcheck.clinic.history import build_history, history_png
 
 
 def by_key(histories):
@@ -65,7 +64,8 @@ def test_history_endpoint_and_plot(tmp_path):
         a = register(client, "a@clinic.test")
         athlete, first = athlete_with_screening(client, a, leg_length_left_cm=100, leg_length_right_cm=100)
         composite_tests(client, a, first, 95, 90)
-        second = client.post(f"{API}/athletes/{athlete}/screenings", json={"date": "2025-09-01"}, headers=a).json()["id"]
+        second = client.post(f"{API}/athletes/{athlete}/screenings", json={"date": "2025-09-01"},
+                             headers=a).json()["id"]
         composite_tests(client, a, second, 85, 92)
         h = by_key(client.get(f"{API}/athletes/{athlete}/history", headers=a).json()["metrics"])
         left, right = h["sebt_composite_left"], h["sebt_composite_right"]
@@ -81,7 +81,8 @@ def test_history_endpoint_and_plot(tmp_path):
 def test_plot_draws_the_series():
     import matplotlib.image as mpimg
 
-    rows = [("s1", date(2025, 3, 1), {"sebt_composite_left": 95.0}), ("s2", date(2025, 9, 1), {"sebt_composite_left": 85.0})]
+    rows = [("s1", date(2025, 3, 1), {"sebt_composite_left": 95.0}),
+            ("s2", date(2025, 9, 1), {"sebt_composite_left": 85.0})]
     image = mpimg.imread(io.BytesIO(history_png(build_history("a", rows))), format="png")
     rgb = image[..., :3]
     red = (rgb[..., 0] > 0.7) & (rgb[..., 1] < 0.3) & (rgb[..., 2] < 0.3)     # the beyond-MDC marker

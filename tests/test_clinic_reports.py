@@ -1,6 +1,6 @@
-"""Screening reports from a real pipeline run (the bundled lunge sample) and hand-set mSEBT trials:
-PDF text and page images (poppler), HTML tables, long-format CSV, key frames from each source,
-angles.mot next to angles.csv."""
+"""Screening reports from a real pipeline run (the bundled lunge sample, its pose scripted as in
+scripted_analysis.py: no model) and hand-set mSEBT trials: PDF text and page images (poppler),
+HTML tables, long-format CSV, key frames from each source, angles.mot next to angles.csv."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from formcheck.clinic.models import Athlete, HistoryPoint, MetricHistory, Screen
 from formcheck.clinic.report_model import ReportTest, ScreeningReport
 from formcheck.clinic.scoring import Trial, score_sebt
 from formcheck.outputs import read_angles_csv, read_mot
-from formcheck.pipeline import analyze_video
+from scripted_analysis import scripted_analysis
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "lunge_synthetic_side.mp4"
@@ -46,12 +46,12 @@ def _poppler(tool: str) -> str:
 @pytest.fixture(scope="module")
 def lunge_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("lunge")
-    analyze_video(SAMPLE, out)
+    scripted_analysis(SAMPLE, out)
     return out
 
 
 def _report(lunge_dir: Path, **test_options) -> ScreeningReport:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     athlete = Athlete(id="a1", name=f"{CODE} Ana Núñez", birth_year=1995, leg_length_left_cm=91.0,
                       leg_length_right_cm=90.5, dominant_leg="right", created_at=now, updated_at=now)
     screening = Screening(id="s2", athlete_id="a1", date=dt.date(2025, 3, 1), created_at=now)
@@ -59,7 +59,8 @@ def _report(lunge_dir: Path, **test_options) -> ScreeningReport:
                     invalid_reasons=["stance heel lifted"] if leg == "right" and i == 2 else [])
               for (leg, d), values in REACH.items() for i, v in enumerate(values, 1)]
     options = {"folder": lunge_dir, **test_options}
-    test = ReportTest(id="t-lunge", kind="lunge", analysis=json.loads((lunge_dir / "analysis.json").read_text()), **options)
+    test = ReportTest(id="t-lunge", kind="lunge", analysis=json.loads((lunge_dir / "analysis.json").read_text()),
+                      **options)
     history = [MetricHistory(metric="composite_right", label="Composite, right", unit="pct_limb", mdc=8.15,
                              mdc_source="Munro & Herrington 2010, Phys Ther Sport 11(4):128-132",
                              points=[HistoryPoint(screening_id="s1", date=dt.date(2024, 3, 1), value=96.0),
@@ -160,7 +161,7 @@ def test_key_frames_from_each_source(lunge_dir, tmp_path):
     shutil.copytree(lunge_dir, bare, ignore=shutil.ignore_patterns("annotated.mp4"))
     drawn = reports.extract_key_frames(_report(bare, source_video=SAMPLE).tests[0])
     assert [kf.id for kf in drawn] == [kf.id for kf in annotated]
-    raw = reports._grab(SAMPLE, [kf.time_s for kf in drawn])
+    raw = reports.grab_frames(SAMPLE, [kf.time_s for kf in drawn])
     for kf, plain in zip(drawn, raw):
         assert kf.image.shape == plain.shape and _orange_pixels(kf.image) > _orange_pixels(plain) + 30
 

@@ -55,8 +55,9 @@ def test_invalid_trial_is_not_the_best_even_if_longest():
 def test_no_flags_at_the_cut_offs_and_symmetric_reach():
     # A = 4 cm difference exactly: "greater than 4 cm" is not met. Composite exactly 94 % is not below 94.
     # Left 100 cm: 80 + 100 + 102 = 282 → 94.0 %. Right 100 cm: 84 + 100 + 98 = 282 → 94.0 %.
-    trials = (tape("left", "anterior", 80) + tape("left", "posteromedial", 100) + tape("left", "posterolateral", 102)
-              + tape("right", "anterior", 84) + tape("right", "posteromedial", 100) + tape("right", "posterolateral", 98))
+    trials = (tape("left", "anterior", 80) + tape("left", "posteromedial", 100)
+              + tape("left", "posterolateral", 102) + tape("right", "anterior", 84)
+              + tape("right", "posteromedial", 100) + tape("right", "posterolateral", 98))
     s = score_sebt(trials, {"left": 100, "right": 100})
     assert s.legs["left"].composite_pct == 94.0 and s.legs["right"].composite_pct == 94.0
     assert s.anterior_diff_cm == 4.0
@@ -71,7 +72,8 @@ def test_video_reach_scaled_by_leg_length():
 
 def test_marker_cm_wins_over_image_fraction_and_uses_measured_leg():
     # Marker says 63 cm; leg 90 cm → 70 % (the image fraction 75 % is ignored when cm and L are known).
-    t = scale_trial(Trial(leg="left", direction="anterior", reach_pct_limb=75.0, reach_cm=63.0, cm_source="marker"), 90.0)
+    t = scale_trial(Trial(leg="left", direction="anterior", reach_pct_limb=75.0, reach_cm=63.0, cm_source="marker"),
+                    90.0)
     assert t.scale == "marker" and t.cm == 63.0 and t.pct_limb == pytest.approx(70.0)
 
 

@@ -20,6 +20,7 @@ import pytest
 from browser_support import launch_chromium, require_browser, run_server
 from conftest import require_sample
 from formcheck.clips import short_clip
+from web_support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
 
@@ -50,7 +51,7 @@ def server(tmp_path_factory):
         request = urllib.request.Request(f"{running.url}/api/v1/clinic/auth/register", data=body,
                                          headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 201
+            assert response.status == 202  # the account exists; the page logs in
         yield running
 
 
@@ -81,15 +82,15 @@ def api_get(page, path: str) -> dict:
 
 def test_login_refuses_a_wrong_password_then_logs_in(server, page):
     page.goto(server.url + "/clinic")
-    page.wait_for_function("location.hash === '#/login'")  # no session yet
+    wait_until(page, "() => location.hash === '#/login'")  # no session yet
     page.fill("#login-email", EMAIL)
     page.fill("#login-password", "not the password")
     page.click("#login-submit")
-    page.wait_for_selector("#error-box:not([hidden])")
-    assert "password" in page.inner_text("#error-box").lower()
+    shown = page.wait_for_selector("#login-form .local-error, #error-box:not([hidden])")  # in the form since issue 17
+    assert "password" in shown.inner_text().lower()
     page.fill("#login-password", PASSWORD)
     page.click("#login-submit")
-    page.wait_for_function("location.hash === '#/athletes'")
+    wait_until(page, "() => location.hash === '#/athletes'")
     page.wait_for_selector("#athlete-form")
     assert page.inner_text("#who-name") == CLINICIAN
     assert not page.errors
@@ -123,15 +124,15 @@ def test_screening_wizard_leads_through_the_tests(server, page, clips):
     def upload(key: str) -> None:
         step(page, key).locator(".clip-input").set_input_files(str(clips[key]))
         step(page, key).locator("button.upload").click()
-        page.wait_for_function(f"""() => {{ const li = document.querySelector('li.step[data-step="{key}"]');
-            return li && li.dataset.status !== 'todo'; }}""", timeout=60_000)
+        wait_until(page, f"""() => {{ const li = document.querySelector('li.step[data-step="{key}"]');
+            return li && li.dataset.status !== 'todo'; }}""", timeout_s=60)
 
     upload(SEBT_STEP)
     assert next_step.get_attribute("data-step") == "msebt:right:anterior"  # then the other leg
     for key in ("msebt:right:anterior", "msebt:left:posteromedial", "msebt:right:posteromedial",
                 "msebt:left:posterolateral", "msebt:right:posterolateral"):
         step(page, key).locator("button.link").click()
-        page.wait_for_function(f"""() => {{ const li = document.querySelector('li.step[data-step="{key}"]');
+        wait_until(page, f"""() => {{ const li = document.querySelector('li.step[data-step="{key}"]');
             return li && li.dataset.status === 'skipped'; }}""")
     assert next_step.get_attribute("data-step") == LUNGE_STEP
     assert "side view" in next_step.inner_text()

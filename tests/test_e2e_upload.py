@@ -19,6 +19,8 @@ import pytest
 
 from browser_support import launch_chromium, require_browser, run_server
 from conftest import require_sample
+from formcheck import labels
+from web_support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
 
@@ -94,7 +96,7 @@ def uploaded(server, browser):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.add_init_script(RECORD_PROGRESS)
     page.goto(server.url + "/")
-    page.wait_for_function("document.getElementById('exercise').options.length > 1")  # exercises loaded
+    wait_until(page, "() => document.getElementById('exercise').options.length > 1")  # exercises loaded
 
     cdp = page.context.new_cdp_session(page)
     cdp.send("Network.enable")
@@ -104,7 +106,7 @@ def uploaded(server, browser):
     assert page.is_enabled("#submit")
     assert clip.name in page.inner_text("#drop-text")
     page.click("#submit")
-    page.wait_for_function("/^#[0-9a-f]{32}$/.test(location.hash)", timeout=60_000)  # 202 received
+    wait_until(page, "() => /^#[0-9a-f]{32}$/.test(location.hash)", timeout_s=60)  # 202 received
     cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 0, "downloadThroughput": -1,
                                                    "uploadThroughput": -1})
     job_id = wait_for_results(page, server)
@@ -132,7 +134,7 @@ def test_rep_table_matches_the_api_and_the_clip(uploaded):
     reps = job["analysis"]["movement"]["reps"]
     rows = page.locator("#reps tr").all()[1:]  # first row is the header
     assert len(rows) == len(reps)
-    complete = [row for row in rows if row.locator("td").nth(5).inner_text() == "yes"]
+    complete = [row for row in rows if row.locator("td").nth(5).inner_text() == "complete"]
     assert len(complete) == job["analysis"]["movement"]["rep_count"] == CLIP_REPS
     for row, rep in zip(rows, reps):
         cells = row.locator("td")
@@ -147,12 +149,19 @@ def test_flags_render_with_their_explanations(dropped):
     movement = job["analysis"]["movement"]
     flags = [flag for rep in movement["reps"] for flag in rep["flags"]] + movement["flags"]
     assert flags, "the split squats lean the trunk forward: flags expected"
+    codes = list(dict.fromkeys(flag["code"] for flag in flags))
     shown = page.locator("#flags .flag").all()
-    assert len(shown) == len(flags)
-    for box, flag in zip(shown, flags):
-        text = box.inner_text()
-        for part in (flag["label"], flag["cue"], flag["source"], f"{flag['threshold']:.1f} {flag['unit']}"):
-            assert part in text, f"{part!r} missing from the flag box:\n{text}"
+    assert len(shown) == len(codes)  # one card per kind of finding, listing its reps
+    for box, code in zip(shown, codes):
+        group = [flag for flag in flags if flag["code"] == code]
+        first, text = group[0], box.inner_text()
+        digits = 2 if first["unit"] == "ratio" else 1
+        threshold = labels.value_text(first["threshold"], labels.unit_text(first["unit"]), digits)
+        evidence = labels.evidence_text(first["evidence"], first["source"], first["population"])
+        parts = [first["label"], first["cue"], evidence, f"Flagged {first['direction']} {threshold}"]
+        parts += [f"Rep {flag['rep_index']}" if flag["rep_index"] is not None else "Whole clip" for flag in group]
+        for part in parts:
+            assert part in text, f"{part!r} missing from the finding's card:\n{text}"
     assert not errors
 
 
@@ -160,7 +169,7 @@ def test_annotated_video_plays(uploaded):
     page, job, _, errors = uploaded
     assert page.get_attribute("#video", "src") == job["links"]["video"]
     page.evaluate("async () => { const v = document.getElementById('video'); v.muted = true; await v.play(); }")
-    page.wait_for_function("document.getElementById('video').currentTime > 1.0", timeout=30_000)
+    wait_until(page, "() => document.getElementById('video').currentTime > 1.0", timeout_s=30)
     state = page.evaluate("""() => { const v = document.getElementById('video');
         return {ready: v.readyState, error: v.error && v.error.code, width: v.videoWidth, duration: v.duration,
                 paused: v.paused}; }""")
@@ -189,7 +198,7 @@ def count_rgb(pixels: list[int], rgb: tuple[int, int, int], tol: int = 12) -> in
 
 def test_angle_chart_follows_the_playhead(uploaded):
     page, job, _, errors = uploaded
-    page.wait_for_function("document.getElementById('angle-chart').dataset.cursorS !== undefined")
+    wait_until(page, "() => document.getElementById('angle-chart').dataset.cursorS !== undefined")
     first = chart_state(page)
     assert sum(count_rgb(first["pixels"], rgb) for rgb in SIDE_RGB) > 200, "no angle curves drawn"
 
@@ -204,7 +213,8 @@ def test_angle_chart_follows_the_playhead(uploaded):
     positions = []
     for target in (2.0, 6.0, 11.0):
         page.evaluate("""t => new Promise(done => { const v = document.getElementById('video');
-            v.addEventListener('seeked', () => requestAnimationFrame(() => done()), {once: true}); v.currentTime = t; })""", target)
+            v.addEventListener('seeked', () => requestAnimationFrame(() => done()), {once: true});
+            v.currentTime = t; })""", target)
         state = chart_state(page)
         assert state["cursor_s"] == pytest.approx(target, abs=0.05)
         assert all(abs(a - b) <= 30 for a, b in zip(state["cursor_rgb"], CURSOR_RGB)), state["cursor_rgb"]
@@ -233,7 +243,7 @@ def test_rep_times_in_the_table_seek_the_video(uploaded):
     page, job, _, errors = uploaded
     rep = job["analysis"]["movement"]["reps"][1]
     page.locator("#reps tr").nth(2).locator("td").nth(3).locator(".seek").click()
-    page.wait_for_function(f"Math.abs(document.getElementById('video').currentTime - {rep['bottom_s']}) < 0.05")
+    wait_until(page, f"() => Math.abs(document.getElementById('video').currentTime - {rep['bottom_s']}) < 0.05")
     assert not errors
 
 
@@ -279,7 +289,7 @@ def test_a_click_on_the_preview_chooses_the_subject(server, browser):
     page = browser.new_page(viewport={"width": 1100, "height": 900})
     page.goto(server.url + "/")
     page.set_input_files("#file-input", str(clip))
-    page.wait_for_function("document.getElementById('subject-preview').readyState >= 2", timeout=30_000)
+    wait_until(page, "() => document.getElementById('subject-preview').readyState >= 2", timeout_s=30)
     assert page.is_visible("#subject-pick") and not page.is_visible("#subject-dot")
     box = page.locator("#subject-preview").bounding_box()
     page.mouse.click(box["x"] + 0.7 * box["width"], box["y"] + 0.5 * box["height"])

@@ -18,6 +18,7 @@ import pytest
 
 from browser_support import launch_chromium, require_browser, run_server
 from conftest import require_sample
+from web_support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
 
@@ -63,11 +64,11 @@ def test_live_page_with_a_fake_camera(tmp_path, fake_camera):
         try:
             page = browser.new_page()
             page.goto(f"{server.url}/live")
-            page.wait_for_function("document.querySelectorAll('#exercise option').length > 0")
+            wait_until(page, "() => document.querySelectorAll('#exercise option').length > 0")
             page.select_option("#exercise", "squat")
             page.click("#start")
-            page.wait_for_function("/\\d+°/.test(document.getElementById('knee-left').textContent)",
-                                   timeout=ANSWER_TIMEOUT_S * 1000)
+            wait_until(page, "() => /\\d+°/.test(document.getElementById('knee-left').textContent)",
+                       timeout_s=ANSWER_TIMEOUT_S)
             knee = page.text_content("#knee-left")
             assert re.fullmatch(r"\d+°", knee) and 0 <= int(knee[:-1]) <= 180
 
@@ -77,12 +78,12 @@ def test_live_page_with_a_fake_camera(tmp_path, fake_camera):
             assert first["drawn"] > 200 and second["drawn"] > 200, (first, second)   # a skeleton, not blank
             assert first["sum"] != second["sum"]                                     # it follows the body
 
-            page.wait_for_function("Number(document.getElementById('frames').textContent) >= 10",
-                                   timeout=ANSWER_TIMEOUT_S * 1000)
+            wait_until(page, "() => Number(document.getElementById('frames').textContent) >= 10",
+                       timeout_s=ANSWER_TIMEOUT_S)
             assert re.fullmatch(r"\d+ ms", page.text_content("#latency"))
             # The set-up step: whole body in the picture, side view (the squat's view).
-            page.wait_for_function("document.getElementById('setup-state').className === 'ok'",
-                                   timeout=ANSWER_TIMEOUT_S * 1000)
+            wait_until(page, "() => document.getElementById('setup-state').className === 'ok'",
+                       timeout_s=ANSWER_TIMEOUT_S)
             assert "sagittal view" in page.text_content("#setup-messages")
             assert page.is_hidden("#error-box")
             page.click("#stop")

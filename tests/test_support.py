@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import numpy as np
@@ -30,8 +30,7 @@ from formcheck.movements import analyze_movement, load_thresholds
 from formcheck.movements.context import estimate_view
 from formcheck.movements.report import Rep
 from formcheck.movements.rules import rep_flags
-from formcheck.outputs import VIDEO_ANGLE_LABELS, joint_label_texts, plot_angles, write_angles_csv
-from formcheck.outputs import plots
+from formcheck.outputs import VIDEO_ANGLE_LABELS, joint_label_texts, plot_angles, plots, write_angles_csv
 from formcheck.pose.tracking import Detection
 from formcheck.series import AngleSeries, PoseSeries
 
@@ -188,7 +187,8 @@ def test_rendered_figure_with_its_feet_at_the_frame_edge_gives_no_ankle_value():
     arrays, _ = clip.simulate_truth(clip.SynthConfig(motion="squat", view="side", side="right", reps=2))
     t, vis = arrays["time_s"], arrays["visible"].astype(float)
     img = np.where(vis[..., None] >= 0.5, arrays["image_xy"].astype(float), np.nan)
-    pose = PoseSeries(time_s=t, image_xy=img, image_z=np.zeros((len(t), 33)), world_xyz=arrays["world_mp"].astype(float),
+    pose = PoseSeries(time_s=t, image_xy=img, image_z=np.zeros((len(t), 33)),
+                      world_xyz=arrays["world_mp"].astype(float),
                       visibility=vis, presence=vis.copy(), width=1280, height=720)
     angles = AngleSeries(time_s=t, angles={k[5:]: v for k, v in arrays.items() if k.startswith(("fc2d_", "fc3d_"))},
                          facing=arrays["facing"])
@@ -259,7 +259,7 @@ def test_printable_report_says_why_instead_of_numbers():
 
     why = "filmed from a side view; this measure is only valid from a front or back view"
     analysis = Analysis(
-        formcheck_version="0", created_at=datetime.now(timezone.utc),
+        formcheck_version="0", created_at=datetime.now(UTC),
         input=InputInfo(file_name="c.mp4", width=640, height=480, fps=30.0, duration_s=1.0, frames=30,
                         rotation_deg=0, codec="h264"),
         model=ModelInfo(name="lite", file="m.task", sha256="0"), settings={},
@@ -269,8 +269,9 @@ def test_printable_report_says_why_instead_of_numbers():
                 AngleSummary(name="left_knee_flexion_deg", valid_fraction=1.0, min=2.0, median=50.0, max=157.0)],
         withheld_measures={"left_knee_fppa_deg": why}, files={})
     html = render_report(SimpleNamespace(file_name="c.mp4"), analysis, "/x")
-    assert f"<td>left_knee_fppa_deg</td><td colspan='4' class='muted'>not measured: {why}</td>" in html
-    assert "<td>157.0</td>" in html
+    assert (f"<td>Left knee caving in (frontal plane projection angle)</td><td colspan='4' class='muted'>"
+            f"not measured: {why}</td>") in html
+    assert "<td class='num'>157.0°</td>" in html
 
 
 def live_run(pose: PoseSeries, live: LiveAnalyzer | None = None, t0: float = 0.0):

@@ -13,7 +13,10 @@ from pydantic import BaseModel, Field
 
 from formcheck.movements.report import MovementReport
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
+# Plausible bounds of a distance scale, cm: an upload's, and (leg lengths) a clinic athlete's.
+LEG_LENGTH_CM = (40, 140)
+MARKER_SIZE_CM = (2, 100)
 
 
 class InputInfo(BaseModel):
@@ -42,10 +45,16 @@ class SubjectInfo(BaseModel):
 
 
 class QualityInfo(BaseModel):
-    frames_with_pose: int
-    pose_fraction: float = Field(description="Share of frames in which the subject was found.")
+    frames_measured: int | None = Field(None, description="Frames the pose model ran on (settings.pose.pose_rate_hz); "
+                                        "the frames between are interpolated from them after cleaning.")
+    frames_with_pose: int = Field(description="Measured frames in which the subject was found.")
+    pose_fraction: float = Field(description="Share of the measured frames in which the subject was found.")
     leg_swap_frames: list[int] = Field(
         default_factory=list, description="Frames whose left/right leg labels were corrected."
+    )
+    manual_leg_swaps_s: list[float] = Field(
+        default_factory=list, description="Times (s) from which a person exchanged the left/right leg labels "
+        "(POST .../swap-legs; each later time exchanges them back), applied after the automatic correction."
     )
     longest_gap_s: float = Field(description="Longest stretch without a usable knee after gap filling.")
     warnings: list[str] = Field(default_factory=list)

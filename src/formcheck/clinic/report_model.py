@@ -20,6 +20,7 @@ pipeline's output folder (annotated.mp4, angles.csv, landmarks.npz, plots) and t
 video. Key frames come from the folder's annotated video, else from the source video with the
 skeleton and angles drawn from landmarks.npz + angles.csv, else from `key_frame_images`
 (images saved earlier with `reports.save_key_frames`, for the keep-no-video privacy setting).
+Key frames and redrawn plots are kept in `cache_dir` once drawn, so the report opens fast again.
 mSEBT trials point at their clip through `Trial.test_id` (= `ReportTest.id`) and `rep_index`.
 """
 
@@ -43,6 +44,9 @@ class ReportTest:
     folder: Path | None = None                  # the pipeline's output folder, if kept
     source_video: Path | None = None
     key_frame_images: dict[str, Path] = field(default_factory=dict)  # KeyFrame.id -> saved image
+    file_name: str = ""                         # the clip's name as uploaded (the pipeline stores it as input.*)
+    notes: str = ""                             # the clinician's note on this test
+    cache_dir: Path | None = None               # where pictures drawn once for the report are kept
 
 
 @dataclass
@@ -50,6 +54,7 @@ class ScreeningReport:
     athlete: Athlete
     screening: Screening
     sebt: SebtScore | None = None
+    camera_sebt: SebtScore | None = None        # the clips' reaches, when tape reaches are what is scored
     tests: list[ReportTest] = field(default_factory=list)
     history: list[MetricHistory] = field(default_factory=list)
     clinician_name: str = ""

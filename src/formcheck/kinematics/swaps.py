@@ -38,6 +38,7 @@ swapped along with the positions.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -94,6 +95,20 @@ def swap_leg_chains(values: np.ndarray, frames: np.ndarray) -> np.ndarray:
         out[f[:, None], LEFT_CHAIN[None, :]] = out[f[:, None], RIGHT_CHAIN[None, :]]
         out[f[:, None], RIGHT_CHAIN[None, :]] = left
     return out
+
+
+def swap_from_times(result: SwapResult, time_s: np.ndarray, from_s: Sequence[float]) -> SwapResult:
+    """A person's correction on top of the automatic one: the leg labels exchanged from each time in
+    `from_s` on (a second time exchanges them back), so "swap legs from here" fixes what was seen."""
+    manual = (np.asarray(time_s, dtype=float)[:, None] >= np.asarray(from_s, dtype=float)[None, :]).sum(axis=1) % 2 == 1
+    if not manual.any():
+        return result
+    auto = np.zeros(len(manual), dtype=bool)
+    auto[result.swapped_frames] = True
+    xy, z, w, vis, pres = (swap_leg_chains(a, manual) for a in (result.image_xy, result.image_z, result.world_xyz,
+                                                                  result.visibility, result.presence))
+    return SwapResult(image_xy=xy, image_z=z, world_xyz=w, visibility=vis, presence=pres,
+                      swapped_frames=np.flatnonzero(auto ^ manual), collapsed_frames=result.collapsed_frames)
 
 
 def thigh_scale(image_xy: np.ndarray) -> float:

@@ -7,12 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from formcheck.schema import Analysis
+from formcheck.schema import LEG_LENGTH_CM, MARKER_SIZE_CM, Analysis
 
 Status = Literal["queued", "running", "done", "failed"]
-# Plausible bounds of a distance scale, cm: an upload's, and (leg lengths) a clinic athlete's.
-LEG_LENGTH_CM = (40, 140)
-MARKER_SIZE_CM = (2, 100)
 
 
 class ErrorBody(BaseModel):
@@ -24,9 +21,21 @@ class ErrorBody(BaseModel):
 class Links(BaseModel):
     self: str
     report: str | None = None
-    video: str | None = None
+    video: str | None = Field(None, description="The annotated MP4, drawn on the first request (slow: seconds "
+                              "to minutes); the pages play `source` and draw `skeleton` over it instead.")
+    source: str | None = Field(None, description="The uploaded clip as sent.")
     angles_csv: str | None = None
+    angles_mot: str | None = None
+    landmarks: str | None = None
+    analysis_json: str | None = None
+    skeleton: str | None = None
+    swap_legs: str | None = None
     plots: dict[str, str] = Field(default_factory=dict)
+
+
+class SwapLegs(BaseModel):
+    from_s: float = Field(ge=0, description="Time (s) from which the left and right leg labels are exchanged "
+                          "(the same time again takes that swap back).")
 
 
 class AnalysisCreated(BaseModel):

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -77,7 +77,7 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def new_job_id() -> str:
@@ -183,7 +183,8 @@ class JobStore:
         return self._retry(lambda conn: {row[0] for row in conn.execute("SELECT id FROM jobs")})
 
     def count(self, status: str) -> int:
-        return self._retry(lambda conn: conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0])
+        return self._retry(
+            lambda conn: conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0])
 
     def list_active(self) -> list[Job]:
         rows = self._retry(lambda conn: conn.execute(

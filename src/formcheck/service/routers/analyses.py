@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import shutil
 from pathlib import Path
 
@@ -10,11 +11,21 @@ from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from formcheck.config import MODEL_NAMES
 from formcheck.errors import FormcheckError, UnknownExerciseError
+from formcheck.labels import labels_payload
 from formcheck.movements import exercises as ex_registry
 from formcheck.pose.tracking import SubjectHint
 from formcheck.service.deps import DoneJobDep, JobDep, ManagerDep, SettingsDep, StoreDep, load_analysis
-from formcheck.service.errors import InvalidParameterError, NotFoundError, QueueFullError, StorageFullError
+from formcheck.service.errors import (
+    ClipTooDemandingError,
+    InvalidParameterError,
+    NotFoundError,
+    QueueFullError,
+    StorageFullError,
+    VideoNotKeptError,
+    not_found,
+)
 from formcheck.service.models import (
     LEG_LENGTH_CM,
     MARKER_SIZE_CM,
@@ -23,15 +34,17 @@ from formcheck.service.models import (
     ErrorBody,
     JobScale,
     Links,
+    SwapLegs,
 )
+from formcheck.service.relabel import annotated_video, skeleton, swap_legs
 from formcheck.service.report import render_report
 from formcheck.service.store import DONE, FAILED, Job, new_job_id
 from formcheck.service.upload import receive_upload, safe_suffix
+from formcheck.service.video_response import VideoResponse
 from formcheck.service.worker import DISK_FULL, results_dir
-from formcheck.sources import probe
+from formcheck.sources import VideoInfo, probe
 
 PREFIX = "/api/v1/analyses"
-MODELS = ("lite", "full", "heavy")
 
 
 def _errors(*statuses: int) -> dict:
@@ -55,7 +68,7 @@ UPLOAD_FIELDS = {
     "file": {"type": "string", "format": "binary", "description": "The video (MP4, MOV, WebM...)."},
     "exercise": {"type": "string", "default": "auto",
                  "description": "auto, an exercise name or an alias (GET /api/v1/exercises)."},
-    "model": {"type": "string", "enum": list(MODELS), "description": "Pose model; default from settings."},
+    "model": {"type": "string", "enum": list(MODEL_NAMES), "description": "Pose model; default from settings."},
     "leg_length_left_cm": _cm(LEG_LENGTH_CM, "left leg length, ASIS to medial malleolus"),
     "leg_length_right_cm": _cm(LEG_LENGTH_CM, "right leg length, ASIS to medial malleolus"),
     "marker_size_cm": _cm(MARKER_SIZE_CM, "side of the printed ArUco floor marker (DICT_4X4_50 id 0)"),
@@ -94,7 +107,7 @@ def _check_exercise(value: str) -> str:
 
 def _check_model(value: str | None, default: str) -> str:
     value = (value or default).strip().lower()
-    if value not in MODELS:  # never a path: users pick one of the bundled models
+    if value not in MODEL_NAMES:  # never a path: users pick one of the bundled models
         raise InvalidParameterError(f"Unknown model {value[:40]!r}.", "Use lite, full or heavy.")
     return value
 
@@ -127,6 +140,10 @@ def _job_body(request: Request, manager, job: Job) -> AnalysisJob:
     if job.status == DONE:
         analysis = load_analysis(manager, job)
         links.report, links.video, links.angles_csv = f"{base}/report", f"{base}/video", f"{base}/angles.csv"
+        links.source = f"{base}/source"
+        links.angles_mot, links.landmarks = f"{base}/angles.mot", f"{base}/landmarks.npz"
+        links.analysis_json, links.skeleton = f"{base}/analysis.json", f"{base}/skeleton"
+        links.swap_legs = f"{base}/swap-legs"
         links.plots = {role.removeprefix("plot_"): f"{base}/plots/{name}"
                        for role, name in analysis.files.items() if role.startswith("plot_")}
     error = None
@@ -151,17 +168,33 @@ async def create_analysis(request: Request, response: Response, settings: Settin
 
 
 async def accept_upload(request: Request, settings: SettingsDep, store: StoreDep, manager: ManagerDep,
-                        *, exercise: str | None = None,
-                        leg_length_cm: dict[str, float | None] | None = None) -> AnalysisCreated:
+                        *, exercise: str | None = None, leg_length_cm: dict[str, float | None] | None = None,
+                        client: str | None = None) -> AnalysisCreated:
     """Admission, streamed upload, decode check, queue. Shared with the clinic's clip upload, which
-    fixes `exercise` and the athlete's `leg_length_cm` itself (the form's fields for them are then ignored)."""
-    # Admission control before a byte of the body is read: a full queue answers 429 at once.
-    if not await run_in_threadpool(manager.try_admit):
+    fixes `exercise` and the athlete's `leg_length_cm` itself (the form's fields for them are then ignored)
+    and names the clinician as the `client` whose uploads are counted (default: the client's IP)."""
+    # A full queue answers 429 at once, before a byte of the body is read.
+    if await run_in_threadpool(manager.queue_full):
         raise QueueFullError(settings.max_queued, settings.retry_after_s)
-    try:
+    with manager.upload_slot(client or f"ip:{request.client.host if request.client else 'unknown'}"):
         return await _receive_and_queue(request, settings, store, manager, exercise, leg_length_cm)
-    finally:
-        manager.release()
+
+
+def check_clip_limits(info: VideoInfo, settings: SettingsDep, file_name: str) -> None:
+    """Refuse a clip whose frames (as its container declares them) are more than one analysis may take."""
+    what = (f"{file_name} has {info.frame_count:,} frames ({info.width}x{info.height}, {info.fps:g} fps, "
+            f"{info.duration_s:.0f} s)")
+    if info.fps > settings.max_fps:
+        raise ClipTooDemandingError(
+            f"{file_name} has {info.fps:g} frames per second; the limit is {settings.max_fps:g}.",
+            f"Export the clip at {settings.max_fps:g} fps or less (30 or 60 is plenty).")
+    if info.frame_count > settings.max_frames:
+        raise ClipTooDemandingError(f"{what}; the limit is {settings.max_frames:,} frames.",
+                                    "Trim the clip to the sets you want checked, or export it at 30 or 60 fps.")
+    if info.width * info.height * info.frame_count > settings.max_pixel_frames:
+        raise ClipTooDemandingError(
+            f"{what}: {info.width * info.height * info.frame_count:.3g} pixel-frames; the limit is "
+            f"{settings.max_pixel_frames:.3g}.", "Trim the clip, or export it at 1080p or lower.")
 
 
 async def _receive_and_queue(request: Request, settings: SettingsDep, store: StoreDep, manager: ManagerDep,
@@ -171,7 +204,9 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
     try:
         folder.mkdir(parents=True)
     except OSError as exc:
-        raise StorageFullError() if exc.errno in DISK_FULL else exc
+        if exc.errno in DISK_FULL:
+            raise StorageFullError() from exc
+        raise
     try:
         upload = await receive_upload(request, folder / "upload.part", settings.max_upload_bytes)
         exercise = _check_exercise(exercise or upload.fields.get("exercise", "auto"))
@@ -183,13 +218,20 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
         upload.path.rename(source)
         limits = settings.pipeline_settings(model).limits
         try:
-            await run_in_threadpool(probe, source, limits.min_duration_s, limits.max_duration_s)
+            info = await run_in_threadpool(probe, source, limits.min_duration_s, limits.max_duration_s)
         except FormcheckError as exc:  # decoding decides, not the name; say it with the user's file name
             exc.message = exc.message.replace(str(source), upload.file_name).replace(input_name, upload.file_name)
             raise
-        job = await run_in_threadpool(lambda: store.create(job_id, exercise=exercise, model=model,
-                                                           input_name=input_name, file_name=upload.file_name,
-                                                           subject=subject, **scale.model_dump()))
+        check_clip_limits(info, settings, upload.file_name)
+        # The queue place is taken only now, with the clip complete and checked.
+        if not await run_in_threadpool(manager.try_admit):
+            raise QueueFullError(settings.max_queued, settings.retry_after_s)
+        try:
+            job = await run_in_threadpool(lambda: store.create(job_id, exercise=exercise, model=model,
+                                                               input_name=input_name, file_name=upload.file_name,
+                                                               subject=subject, **scale.model_dump()))
+        finally:
+            manager.release()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -216,12 +258,27 @@ def _result_file(manager, job: Job, name: str) -> Path:
     return path
 
 
-@router.get("/{job_id}/video", response_class=FileResponse, responses=ERRORS,
-            summary="Annotated MP4 (HTTP Range supported, so players can seek)")
-def get_video(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
+@router.get("/{job_id}/video", response_class=FileResponse, responses=_errors(404, 409, 410),
+            summary="Annotated MP4, drawn on the first request (jobs write none: the pages draw the skeleton "
+                    "on the original video); HTTP Range so players can seek; HEAD too")
+@router.head("/{job_id}/video", include_in_schema=False)
+def get_video(done: DoneJobDep, manager: ManagerDep) -> VideoResponse:
     job, analysis = done
-    path = _result_file(manager, job, analysis.files["annotated_video"])
-    return FileResponse(path, media_type="video/mp4", content_disposition_type="inline", filename="annotated.mp4")
+    return VideoResponse(annotated_video(manager.job_dir(job.id), job, analysis))
+
+
+@router.get("/{job_id}/source", response_class=FileResponse, responses=_errors(404, 409, 410),
+            summary="The uploaded clip as it was sent (HTTP Range; HEAD too): the results page draws the "
+                    "skeleton over it from /skeleton")
+@router.head("/{job_id}/source", include_in_schema=False)
+def get_source(done: DoneJobDep, manager: ManagerDep) -> VideoResponse:
+    job, _ = done
+    path = manager.job_dir(job.id) / job.input_name
+    if not path.is_file():
+        raise VideoNotKeptError("The clip of this analysis is no longer kept.",
+                                "The results, angles and landmarks are still here.")
+    return VideoResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                         filename=f"upload{path.suffix}")
 
 
 @router.get("/{job_id}/angles.csv", response_class=FileResponse, responses=ERRORS, summary="Angle time series (CSV)")
@@ -246,6 +303,53 @@ def get_report(request: Request, done: DoneJobDep) -> HTMLResponse:
     return HTMLResponse(render_report(job, analysis, _base(request, job.id)))
 
 
+@router.get("/{job_id}/angles.mot", response_class=FileResponse, responses=ERRORS,
+            summary="Angle time series as an OpenSim motion file (.mot)")
+def get_angles_mot(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
+    job, analysis = done
+    path = _result_file(manager, job, analysis.files["angles_mot"])
+    return FileResponse(path, media_type="text/plain; charset=utf-8", filename="angles.mot")
+
+
+@router.get("/{job_id}/landmarks.npz", response_class=FileResponse, responses=ERRORS,
+            summary="The subject's raw pose landmarks (NumPy .npz), to re-run the kinematics without the model")
+def get_landmarks(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
+    job, analysis = done
+    path = _result_file(manager, job, analysis.files["landmarks"])
+    return FileResponse(path, media_type="application/octet-stream", filename="landmarks.npz")
+
+
+@router.get("/{job_id}/analysis.json", response_class=FileResponse, responses=ERRORS,
+            summary="analysis.json as a download (the same body as the analysis in GET /{job_id})")
+def get_analysis_json(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
+    job, _ = done
+    return FileResponse(_result_file(manager, job, "analysis.json"), media_type="application/json",
+                        filename="analysis.json")
+
+
+@router.get("/{job_id}/skeleton", responses=ERRORS,
+            summary="The cleaned landmarks per frame (fractions of the frame), for an overlay on the video")
+async def get_skeleton(done: DoneJobDep, manager: ManagerDep) -> dict:
+    job, analysis = done
+    return await run_in_threadpool(skeleton, manager.job_dir(job.id), analysis)
+
+
+@router.post("/{job_id}/swap-legs", response_model=AnalysisJob, responses=_errors(400, 404, 409, 410, 422, 503),
+             summary="Swap the left/right leg labels from a time on and re-run the analysis from the stored "
+                     "landmarks (no pose model)")
+async def post_swap_legs(request: Request, body: SwapLegs, done: DoneJobDep, manager: ManagerDep) -> AnalysisJob:
+    job, analysis = done
+    if body.from_s > analysis.input.duration_s:
+        raise InvalidParameterError(
+            f"from_s {body.from_s:g} is after the clip's end ({analysis.input.duration_s:g} s).",
+            "Give a time within the clip, e.g. the start of the rep whose legs are swapped.")
+    try:
+        await run_in_threadpool(swap_legs, manager.job_dir(job.id), job, analysis, body.from_s)
+    except FileNotFoundError:
+        raise not_found(job.id) from None  # deleted while it ran
+    return _job_body(request, manager, job)
+
+
 exercises_router = APIRouter(prefix="/api/v1", tags=["analyses"])
 
 
@@ -253,3 +357,8 @@ exercises_router = APIRouter(prefix="/api/v1", tags=["analyses"])
 def list_exercises() -> dict[str, list[str] | dict[str, str]]:
     labels = {name: spec.label for name, spec in ex_registry.registry().items()}
     return {"choices": ex_registry.names(), "labels": labels}
+
+
+@exercises_router.get("/labels", summary="Words and units for the analysis' keys (metrics, views, measures)")
+def list_labels() -> dict:
+    return labels_payload({name: spec.family for name, spec in ex_registry.registry().items()})

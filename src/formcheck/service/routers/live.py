@@ -13,6 +13,7 @@ per connection (its own landmarker, closed on disconnect), never on the event lo
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import math
@@ -26,6 +27,7 @@ import numpy as np
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from formcheck.config import MODEL_NAMES
 from formcheck.errors import FormcheckError
 from formcheck.live.session import DEFAULT_EXERCISE, LiveSession, live_exercises, resolve_exercise
 from formcheck.live.setup import required_view
@@ -36,7 +38,6 @@ log = logging.getLogger(__name__)
 
 PATH = "/api/v1/live"
 FRAME_HEADER = struct.Struct(">Id")   # sequence number, client time (ms)
-MODELS = ("lite", "full", "heavy")
 CLOSE_TRY_AGAIN_LATER = 1013
 CLOSE_INTERNAL_ERROR = 1011
 
@@ -45,7 +46,7 @@ router = APIRouter(tags=["live"])
 
 @router.get(f"{PATH}/exercises", summary="Exercises the live mode can follow (value -> label)")
 def exercises() -> dict:
-    return {"default": DEFAULT_EXERCISE, "labels": live_exercises(), "models": list(MODELS)}
+    return {"default": DEFAULT_EXERCISE, "labels": live_exercises(), "models": list(MODEL_NAMES)}
 
 
 @dataclass
@@ -122,21 +123,22 @@ class LiveConnection:
                     raise ValueError('the first message must be a JSON object with "type": "config"')
                 exercise = resolve_exercise(config.get("exercise"))
                 model = config.get("model") or None
-                if model is not None and model not in MODELS:
-                    raise ValueError(f"model {model!r} is not one of {', '.join(MODELS)}")
+                if model is not None and model not in MODEL_NAMES:
+                    raise ValueError(f"model {model!r} is not one of {', '.join(MODEL_NAMES)}")
             except ValueError as exc:   # json.JSONDecodeError is a ValueError
                 await self.send(_error("invalid_config", f"Invalid config: {exc}.",
                                        'Example: {"type": "config", "exercise": "squat", "model": "lite"}'))
                 continue
             try:
                 self.session = await loop.run_in_executor(
-                    self.executor, lambda: LiveSession(exercise, model, self.pipeline_settings))
+                    self.executor, functools.partial(LiveSession, exercise, model, self.pipeline_settings))
             except FormcheckError as exc:
                 await self.send(_error(exc.code, exc.message, exc.hint))
                 return False
             spec = self.session.analyzer.spec
             await self.send({"type": "ready", "exercise": exercise, "label": spec.label, "model": self.session.model,
-                             "required_view": required_view(spec), "frame_header": "uint32 seq, float64 client ms, big-endian",
+                             "required_view": required_view(spec),
+                             "frame_header": "uint32 seq, float64 client ms, big-endian",
                              "max_frame_bytes": self.max_frame_bytes})
             return True
 
@@ -190,7 +192,7 @@ class LiveConnection:
                 await self.send(_error("invalid_frame", f"Frame {frame.seq}: {exc}.",
                                        "Send each frame as a JPEG after the 12-byte header.", seq=frame.seq))
                 continue
-            except Exception as exc:  # noqa: BLE001 - a bug: say so, end this session, keep the server
+            except Exception as exc:  # a bug: say so, end this session, keep the server
                 log.exception("live session failed on frame %d", frame.seq)
                 await self.send(_error("internal_error", f"Frame {frame.seq} could not be analysed "
                                        f"({type(exc).__name__}: {exc}).", "This is a bug; reconnect to start again.",
@@ -204,6 +206,7 @@ class LiveConnection:
                              "dropped": self.dropped, "processed": self.processed})
 
     def _process(self, frame: Frame):
+        assert self.session is not None  # frames are read only after the config message opened the session
         return self.session.process(decode_jpeg(frame.jpeg), frame.client_ms / 1000.0)
 
 
