@@ -250,7 +250,8 @@ def pose_cache_name(model: str, overrides: dict | None = None) -> str:
 def prepare_clip(spec: ClipSpec, cache: Path, models: list[str], overrides: dict | None = None) -> dict:
     """Render (if not cached) and run PoseLandmarker for each model (if not cached). Runs in a
     worker process; returns timings."""
-    from formcheck.pose.landmarker import extract_poses, save_series
+    from formcheck.pose.landmarker import extract_poses
+    from formcheck.series import save_series
     from formcheck.sources import probe
     from formcheck.synth.clip import synthesize
 
@@ -454,17 +455,18 @@ def evaluate(spec: ClipSpec, cache: Path, source: str, overrides: dict | None = 
 
     from formcheck.kinematics import compute_kinematics
     from formcheck.movements import analyze_movement
-    from formcheck.pose.landmarker import load_series
+    from formcheck.series import load_series
     from formcheck.synth.groundtruth import load_truth
 
     d = cache / spec.key()
     arrays, meta = load_truth(d)
     series = truth_series(arrays, meta) if source == "truth" else load_series(d / pose_cache_name(source, overrides))
-    T = min(len(series.time_s), len(arrays["time_s"]))
+    frames = series.all_frame_times  # kinematics returns every decoded frame (pose_rate_hz measures a subset)
+    T = min(len(frames), len(arrays["time_s"]))
     res: dict = {"clip": spec.name, "key": spec.key(), "source": source, "motion": spec.motion,
                  "view": spec.view, "body": spec.body, "comps": [list(c) for c in spec.comps],
-                 "frames": int(len(series.time_s)), "truth_frames": int(len(arrays["time_s"]))}
-    if len(series.time_s) != len(arrays["time_s"]):
+                 "frames": int(len(frames)), "truth_frames": int(len(arrays["time_s"]))}
+    if len(frames) != len(arrays["time_s"]):
         res["warning"] = "frame count differs from the truth; compared by index"
     res["detection_rate"] = float(np.mean(~np.isnan(series.image_xy[:, :, 0]).all(axis=1)))
     res["expect_flags"] = spec.expect_flags
@@ -485,7 +487,7 @@ def evaluate(spec: ClipSpec, cache: Path, source: str, overrides: dict | None = 
     for mode, ex in (("auto", "auto"), ("given", EXERCISE_FOR[spec.motion])):
         try:
             rep = analyze_movement(clean, angles, exercise=ex)
-        except Exception as e:  # noqa: BLE001 - a crash is a result too
+        except Exception as e:  # a crash is a result too
             res[mode] = {"error": f"{type(e).__name__}: {e}"}
             continue
         codes = sorted({f.code for f in rep.all_flags()})
@@ -501,7 +503,7 @@ def evaluate(spec: ClipSpec, cache: Path, source: str, overrides: dict | None = 
             from formcheck.movements import exercises as exreg
 
             fam = exreg.registry()[rep.exercise].family if rep.exercise in exreg.registry() else rep.exercise
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         r["family"] = fam
         r["family_ok"] = fam == FAMILY_FOR[spec.motion]
@@ -655,8 +657,10 @@ def per_clip_lines(results: list[dict]) -> str:
             reach = g.get("reach", [])
             rr = " ".join("-" if t["err_pct"] is None else f"{t['err_pct']:+.1f}" for t in reach)
             fl = ",".join(g.get("flags", [])) or "-"
-            L.append(f"    {r['source']:<6} det {100 * r['detection_rate']:5.1f}%  reps {a.get('rep_count', 'E')}/{g.get('rep_count', 'E')}"
-                     f"  auto={a.get('exercise', a.get('error', '?'))}  flags={fl}" + (f"  reach_err={rr}" if reach else ""))
+            L.append(f"    {r['source']:<6} det {100 * r['detection_rate']:5.1f}%"
+                     f"  reps {a.get('rep_count', 'E')}/{g.get('rep_count', 'E')}"
+                     f"  auto={a.get('exercise', a.get('error', '?'))}  flags={fl}"
+                     + (f"  reach_err={rr}" if reach else ""))
     return "\n".join(L)
 
 
@@ -666,8 +670,10 @@ def per_clip_lines(results: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", nargs="+", default=["full"], choices=["lite", "full", "heavy"])
-    ap.add_argument("--full", action="store_true", help="bigger matrix: 3 reps, both body sizes in every cell, more compensations")
-    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("FORMCHECK_BENCH_CACHE", "~/.cache/formcheck-bench")).expanduser())
+    ap.add_argument("--full", action="store_true",
+                    help="bigger matrix: 3 reps, both body sizes in every cell, more compensations")
+    ap.add_argument("--cache", type=Path,
+                    default=Path(os.environ.get("FORMCHECK_BENCH_CACHE", "~/.cache/formcheck-bench")).expanduser())
     ap.add_argument("--json", type=Path, metavar="OUT")
     ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--height", type=int, default=360)
@@ -692,8 +698,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.pose_settings:
         note += f", pose settings {json.dumps(a.pose_settings)}"
     t0 = time.time()
-    todo = [s for s in specs if not ((cache / s.key() / "truth.json").is_file()
-                                     and all((cache / s.key() / pose_cache_name(m, a.pose_settings)).is_file() for m in a.models))]
+    todo = [s for s in specs
+            if not ((cache / s.key() / "truth.json").is_file()
+                    and all((cache / s.key() / pose_cache_name(m, a.pose_settings)).is_file() for m in a.models))]
     print(f"{len(specs)} clips, {len(todo)} to render/track (cache {cache})", file=sys.stderr, flush=True)
     timings = {}
     if todo:

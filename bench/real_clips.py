@@ -3,9 +3,9 @@
 
 For every clip in ../shared/samples/videos/labels.json, completed by bench/real_clips_labels.json
 (shared values win where they are not null, except the overlay's "corrections": values re-checked
-on the frames, each with its reason; --shared-labels-only leaves them out), runs the pipeline's stages as `formcheck analyze` does (probe ->
-extract_poses -> compute_kinematics -> analyze_movement, exercise "auto", default settings)
-and prints one row per clip, then the overall counts:
+on the frames, each with its reason; --shared-labels-only leaves them out), runs the pipeline's
+stages as `formcheck analyze` does (probe -> extract_poses -> compute_kinematics ->
+analyze_movement, exercise "auto", default settings) and prints one row per clip, then the overall counts:
 
 * family   right / abstained / wrong. Abstained: exercise "unknown", or a wrong family at
            confidence < 0.5. Wrong: a family that is not the labelled one at confidence >= 0.5
@@ -180,7 +180,8 @@ def score_sides(label: dict, movement) -> dict:
         if got[k][0] != side:
             wrong.append(f"{t:g} s: {got[k][0]} for {side}")
     txt = "".join(got_txt)
-    return _outcome(not wrong, exp_txt, txt, f"labelled {exp_txt}, got {txt}" + (f" ({'; '.join(wrong)})" if wrong else ""))
+    why = f"labelled {exp_txt}, got {txt}" + (f" ({'; '.join(wrong)})" if wrong else "")
+    return _outcome(not wrong, exp_txt, txt, why)
 
 
 def subject_box(pose, t: float) -> tuple[np.ndarray | None, float | None]:
@@ -287,8 +288,8 @@ def pose_key(video: Path, pose_settings) -> str:
 
 def extract_cached(video: Path, settings, cache: Path | None):
     """(raw PoseSeries, seconds spent in the pose model or None when cached)."""
-    from formcheck.pose.landmarker import extract_poses, load_series, save_series
-    from formcheck.series import SubjectChoice
+    from formcheck.pose.landmarker import extract_poses
+    from formcheck.series import SubjectChoice, load_series, save_series
     from formcheck.sources import probe
 
     info = probe(video, settings.limits.min_duration_s, settings.limits.max_duration_s)
@@ -337,7 +338,8 @@ def print_table(rows: list[tuple[dict, dict]]) -> None:
     print(head)
     print("-" * len(head))
     for label, s in rows:
-        exp = f"{label.get('exercise')}/{label.get('family')}" + ("" if label.get("target") is not False else " (non-tgt)")
+        exp = (f"{label.get('exercise')}/{label.get('family')}"
+               + ("" if label.get("target") is not False else " (non-tgt)"))
         fam = s["family"]
         got_fam = fam["got"] or "-"
         conf = "" if s['info']['exercise'][1] == "unknown" else f" {fam.get('confidence', 0):.2f}"
@@ -380,7 +382,8 @@ def summary(rows: list[tuple[dict, dict]]) -> dict:
 
 def print_summary(tot: dict) -> None:
     f = tot["family"]
-    print(f"\noverall, {tot['clips']} clips: family right {f['right']}, abstained {f['abstained']}, wrong {f['wrong']}; "
+    print(f"\noverall, {tot['clips']} clips: family right {f['right']}, abstained {f['abstained']}, "
+          f"wrong {f['wrong']}; "
           f"complete reps exact {tot['complete_reps']['ok']}/{tot['complete_reps']['scored']}; "
           f"partial reps listed {tot['partial_reps']['ok']}/{tot['partial_reps']['scored']}; "
           f"sides right {tot['sides']['ok']}/{tot['sides']['scored']}; "

@@ -29,13 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "src") not in sys.path:
@@ -51,6 +52,11 @@ TARGET_SHARE_OF_LIMIT = 0.85
 TARGET_RSS_MB_PER_WORKER = 600.0
 # The opt-in fast mode (config.PoseSettings.people_scan_interval_s), measured beside the default.
 FAST_SCAN_S = 1 / 3
+# Against the naive loop (issue #14): whole commands, same run, medians.
+TARGET_CLI_VS_NAIVE = 0.5
+TARGET_JOB_VS_NAIVE = 0.35
+TARGET_CPU_VS_NAIVE = 0.8
+FAST_POSE_RATE_HZ = 15.0  # config.PoseSettings.pose_rate_hz, opt-in
 
 
 def make_clip(source: Path, out: Path, height: int, seconds: float) -> Path:
@@ -63,7 +69,7 @@ def make_clip(source: Path, out: Path, height: int, seconds: float) -> Path:
         "ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(source), "-t", f"{seconds}",
         "-vf", f"scale=-2:{height},fps={FPS}", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
         "-g", str(2 * FPS), "-pix_fmt", "yuv420p", "-an", str(tmp),
-    ]  # fmt: skip
+    ]
     subprocess.run(cmd, check=True)
     tmp.rename(out)
     return out
@@ -85,7 +91,7 @@ def model_only_ms(video: Path, model: str, num_poses: int) -> float:
     import mediapipe as mp
 
     from formcheck.config import PoseSettings
-    from formcheck.pose.landmarker import create_landmarker
+    from formcheck.pose.detector import create_landmarker
     from formcheck.sources import iter_frames, probe
 
     settings = PoseSettings(model=model, num_poses=num_poses)
@@ -165,8 +171,137 @@ def end_to_end(video: Path, model: str, pose_overrides: dict | None = None) -> d
     return out
 
 
+def timed_run(cmd: list[str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system, the process and every child it waited for) of one
+    whole command, as a user would run it."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} exited with {proc.returncode}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def versus_naive(clip: Path, model: str, runs: int) -> dict[str, dict[str, float]]:
+    """formcheck as the CLI and as a service job (no annotated MP4) against the naive loop
+    (bench/naive_loop.py), taken in turn `runs` times so a drift in the machine's speed hits
+    all alike; medians of wall and CPU seconds."""
+    formcheck = [str(Path(sys.executable).parent / "formcheck")]
+    with tempfile.TemporaryDirectory(prefix="formcheck-bench-") as out:
+        fast_toml = Path(out) / "fast.toml"
+        fast_toml.write_text(f"[pose]\npose_rate_hz = {FAST_POSE_RATE_HZ}\n")
+        commands = {
+            "naive loop": [sys.executable, str(REPO / "bench" / "naive_loop.py"), str(clip), "--model", model],
+            "formcheck analyze (all outputs)": [*formcheck, "analyze", str(clip), "--out", f"{out}/cli", "-q",
+                                                "--model", model],
+            "formcheck analyze --no-video (a service job)": [*formcheck, "analyze", str(clip), "--out", f"{out}/job",
+                                                             "-q", "--no-video", "--model", model],
+            f"formcheck analyze, pose_rate_hz={FAST_POSE_RATE_HZ:g} (opt-in)": [
+                *formcheck, "analyze", str(clip), "--out", f"{out}/fast", "-q", "--model", model,
+                "--config", str(fast_toml)],
+        }
+        samples: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(runs):
+            for name, cmd in commands.items():
+                samples[name].append(timed_run(cmd))
+    return {name: {"wall_s": statistics.median(w for w, _ in got), "cpu_s": statistics.median(c for _, c in got)}
+            for name, got in samples.items()}
+
+
 def row(name: str, value: str, target: str = "", ok: bool | None = None) -> tuple[str, str, str, str]:
     return name, value, target, "" if ok is None else ("ok" if ok else "MISSED")
+
+
+def naive_rows(label: str, runs: dict[str, dict[str, float]], clip_s: float) -> list[tuple[str, str, str, str]]:
+    naive = runs["naive loop"]
+    out = [row(f"[{label}] naive loop (OpenCV read, 1 pose, 1 core)",
+               f"{naive['wall_s']:.1f} s wall, {naive['cpu_s']:.1f} CPU-s, {naive['cpu_s'] / clip_s:.2f} CPU-s per "
+               f"clip-second")]
+    targets = {"formcheck analyze (all outputs)": TARGET_CLI_VS_NAIVE,
+               "formcheck analyze --no-video (a service job)": TARGET_JOB_VS_NAIVE}
+    for name, got in runs.items():
+        if name == "naive loop":
+            continue
+        wall, cpu = got["wall_s"] / naive["wall_s"], got["cpu_s"] / naive["cpu_s"]
+        target = targets.get(name)
+        out.append(row(f"[{label}] {name} / naive, wall", f"{wall:.2f} ({got['wall_s']:.1f} s)",
+                       "" if target is None else f"<= {target}", None if target is None else wall <= target))
+        out.append(row(f"[{label}] {name} / naive, CPU", f"{cpu:.2f} ({got['cpu_s']:.1f} CPU-s, "
+                       f"{got['cpu_s'] / clip_s:.2f} per clip-second)",
+                       "" if target is None else f"<= {TARGET_CPU_VS_NAIVE}",
+                       None if target is None else cpu <= TARGET_CPU_VS_NAIVE))
+    return out
+
+
+def label_rows(label: str, fig: dict, figures: dict, models: list[str], e2e_model: str) -> list:
+    """The table rows of one clip."""
+    rows: list = []
+    e2e = fig["e2e"]
+    fps = e2e["frames"] / e2e["wall_s"]
+    rtf = e2e["duration_s"] / e2e["wall_s"]
+    workers = e2e["pose_workers"]
+    rows.append(row(f"[{label}] frames", f"{fig['frames']}"))
+    rows.append(row(f"[{label}] decode only", f"{fig['decode_ms']:.1f} ms/frame"))
+    if "model_ms" in fig:
+        for m in models:
+            rows.append(
+                row(
+                    f"[{label}] model only, {m}",
+                    f"{fig['model_ms'][m]:.1f} ms/frame ({1000 / fig['model_ms'][m]:.0f} fps), "
+                    f"num_poses=1: {fig['model_ms_1pose'][m]:.1f} ms",
+                )
+            )
+    reference = figures[f"{label.split()[0]}"]  # the long clip uses its resolution's model figure
+    model_ms = reference["model_ms"][e2e_model]
+    limit_fps = 2 * 1000 / (fig["decode_ms"] + model_ms)
+    rows.append(
+        row(
+            f"[{label}] end to end, {e2e_model}",
+            f"{fps:.1f} fps, {rtf:.2f}x real time ({e2e['wall_s']:.1f} s; pose stage "
+            f"{e2e['frames'] / e2e['pose_s']:.1f} fps, rest {e2e['wall_s'] - e2e['pose_s']:.1f} s)",
+            f">= {TARGET_RTF_FULL_1080:g}x real time" if label == "1080p" else "",
+            rtf >= TARGET_RTF_FULL_1080 if label == "1080p" and e2e_model == "full" else None,
+        )
+    )
+    rows.append(row(f"[{label}] e2e / model-only (1 landmarker)", f"{fps * model_ms / 1000:.2f}"))
+    if "e2e_fast" in fig:
+        fast = fig["e2e_fast"]
+        fast_fps, fast_rtf = fast["frames"] / fast["wall_s"], fast["duration_s"] / fast["wall_s"]
+        fast_limit = 2 * 1000 / (fig["decode_ms"] + reference["model_ms_1pose"][e2e_model])
+        rows.append(
+            row(
+                f"[{label}] end to end, fast mode (1 tracked person, scan every {FAST_SCAN_S:.2f} s)",
+                f"{fast_fps:.1f} fps, {fast_rtf:.2f}x real time ({fast['wall_s']:.1f} s; pose stage "
+                f"{fast['frames'] / fast['pose_s']:.1f} fps, rest {fast['wall_s'] - fast['pose_s']:.1f} s); "
+                f"{fast_fps / fast_limit:.2f} of its two-core limit ({fast_limit:.1f} fps)",
+                f">= {TARGET_RTF_FULL_1080:g}x real time",
+                fast_rtf >= TARGET_RTF_FULL_1080 if e2e_model == "full" else None,
+            )
+        )
+    rows.append(
+        row(
+            f"[{label}] e2e / two-core limit ({limit_fps:.1f} fps)",
+            f"{fps / limit_fps:.2f}",
+            f">= {TARGET_SHARE_OF_LIMIT}",
+            fps / limit_fps >= TARGET_SHARE_OF_LIMIT,
+        )
+    )
+    per_worker = e2e["tree_peak_mb"] / max(1, workers)
+    rows.append(
+        row(
+            f"[{label}] peak RSS tree / {workers} pose workers",
+            f"{per_worker:.0f} MB (tree {e2e['tree_peak_mb']:.0f} MB, "
+            f"largest process {e2e['single_peak_mb']:.0f} MB)",
+            f"<= {TARGET_RSS_MB_PER_WORKER:.0f} MB",
+            per_worker <= TARGET_RSS_MB_PER_WORKER and e2e["single_peak_mb"] <= TARGET_RSS_MB_PER_WORKER,
+        )
+    )
+    if "versus_naive" in fig:
+        rows.extend(naive_rows(label, fig["versus_naive"], fig["e2e"]["duration_s"]))
+    rows.append(("", "", "", ""))
+    return rows
 
 
 def main() -> None:
@@ -179,6 +314,9 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=SOURCE_CLIP)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "formcheck-bench-throughput")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--naive-runs", type=int, default=3, help="runs of each command in the naive-loop comparison")
+    parser.add_argument("--naive-only", action="store_true",
+                        help="only the 1080p clip against the naive loop (the issue #14 figures)")
     args = parser.parse_args()
 
     if not args.source.exists():
@@ -192,12 +330,19 @@ def main() -> None:
         try:
             resolve_model(model)
             models.append(model)
-        except Exception as exc:  # noqa: BLE001 - a missing optional bundle is reported, not fatal
+        except Exception as exc:  # a missing optional bundle is reported, not fatal
             print(f"skipping model {model}: {exc}")
     clips = {
         f"{h}p": make_clip(args.source, args.cache / f"loop_{h}p_{args.seconds:g}s.mp4", h, args.seconds)
         for h in (720, 1080)
     }
+    if args.naive_only:
+        clip = clips["1080p"]
+        duration = args.seconds
+        print(f"1080p {args.seconds:g} s clip, model {args.e2e_model}, {args.naive_runs} runs each, in turn")
+        for r in naive_rows("1080p", versus_naive(clip, args.e2e_model, args.naive_runs), duration):
+            print("  ".join(r).rstrip())
+        return
     if not args.quick:
         long_s = args.long_minutes * 60
         clips[f"720p {args.long_minutes:g} min"] = make_clip(
@@ -217,6 +362,8 @@ def main() -> None:
         fig["e2e"] = end_to_end(clip, args.e2e_model)
         if label == "1080p":
             fig["e2e_fast"] = end_to_end(clip, args.e2e_model, {"people_scan_interval_s": FAST_SCAN_S})
+            print("measuring 1080p against the naive loop ...", file=sys.stderr, flush=True)
+            fig["versus_naive"] = versus_naive(clip, args.e2e_model, args.naive_runs)
         figures[label] = fig
 
     from formcheck.config import PoseSettings
@@ -224,66 +371,7 @@ def main() -> None:
     num_poses = PoseSettings().num_poses
     rows.append(("", "", "", ""))
     for label, fig in figures.items():
-        e2e = fig["e2e"]
-        fps = e2e["frames"] / e2e["wall_s"]
-        rtf = e2e["duration_s"] / e2e["wall_s"]
-        workers = e2e["pose_workers"]
-        rows.append(row(f"[{label}] frames", f"{fig['frames']}"))
-        rows.append(row(f"[{label}] decode only", f"{fig['decode_ms']:.1f} ms/frame"))
-        if "model_ms" in fig:
-            for m in models:
-                rows.append(
-                    row(
-                        f"[{label}] model only, {m}",
-                        f"{fig['model_ms'][m]:.1f} ms/frame ({1000 / fig['model_ms'][m]:.0f} fps), "
-                        f"num_poses=1: {fig['model_ms_1pose'][m]:.1f} ms",
-                    )
-                )
-        reference = figures[f"{label.split()[0]}"]  # the long clip uses its resolution's model figure
-        model_ms = reference["model_ms"][args.e2e_model]
-        limit_fps = 2 * 1000 / (fig["decode_ms"] + model_ms)
-        rows.append(
-            row(
-                f"[{label}] end to end, {args.e2e_model}",
-                f"{fps:.1f} fps, {rtf:.2f}x real time ({e2e['wall_s']:.1f} s; pose stage "
-                f"{e2e['frames'] / e2e['pose_s']:.1f} fps, rest {e2e['wall_s'] - e2e['pose_s']:.1f} s)",
-                f">= {TARGET_RTF_FULL_1080:g}x real time" if label == "1080p" else "",
-                rtf >= TARGET_RTF_FULL_1080 if label == "1080p" and args.e2e_model == "full" else None,
-            )
-        )
-        rows.append(row(f"[{label}] e2e / model-only (1 landmarker)", f"{fps * model_ms / 1000:.2f}"))
-        if "e2e_fast" in fig:
-            fast = fig["e2e_fast"]
-            fast_fps, fast_rtf = fast["frames"] / fast["wall_s"], fast["duration_s"] / fast["wall_s"]
-            fast_limit = 2 * 1000 / (fig["decode_ms"] + reference["model_ms_1pose"][args.e2e_model])
-            rows.append(
-                row(
-                    f"[{label}] end to end, fast mode (1 tracked person, scan every {FAST_SCAN_S:.2f} s)",
-                    f"{fast_fps:.1f} fps, {fast_rtf:.2f}x real time ({fast['wall_s']:.1f} s; pose stage "
-                    f"{fast['frames'] / fast['pose_s']:.1f} fps, rest {fast['wall_s'] - fast['pose_s']:.1f} s); "
-                    f"{fast_fps / fast_limit:.2f} of its two-core limit ({fast_limit:.1f} fps)",
-                    f">= {TARGET_RTF_FULL_1080:g}x real time",
-                    fast_rtf >= TARGET_RTF_FULL_1080 if args.e2e_model == "full" else None,
-                )
-            )
-        rows.append(
-            row(
-                f"[{label}] e2e / two-core limit ({limit_fps:.1f} fps)",
-                f"{fps / limit_fps:.2f}",
-                f">= {TARGET_SHARE_OF_LIMIT}",
-                fps / limit_fps >= TARGET_SHARE_OF_LIMIT,
-            )
-        )
-        per_worker = e2e["tree_peak_mb"] / max(1, workers)
-        rows.append(
-            row(
-                f"[{label}] peak RSS tree / {workers} pose workers",
-                f"{per_worker:.0f} MB (tree {e2e['tree_peak_mb']:.0f} MB, largest process {e2e['single_peak_mb']:.0f} MB)",
-                f"<= {TARGET_RSS_MB_PER_WORKER:.0f} MB",
-                per_worker <= TARGET_RSS_MB_PER_WORKER and e2e["single_peak_mb"] <= TARGET_RSS_MB_PER_WORKER,
-            )
-        )
-        rows.append(("", "", "", ""))
+        rows.extend(label_rows(label, fig, figures, models, args.e2e_model))
 
     widths = [max(len(r[i]) for r in rows + [("figure", "measured", "target", "")]) for i in range(4)]
     print(f"throughput: mediapipe pose, pipeline num_poses={num_poses}, e2e model {args.e2e_model}")

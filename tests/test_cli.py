@@ -27,6 +27,7 @@ def test_text_file_renamed_mp4(capsys, tmp_path):
     assert code == EXIT_USER_ERROR and "not a video" in err
 
 
+@pytest.mark.slow  # runs the pose model
 def test_clip_with_no_person(capsys, tmp_path):
     blank = write_video(tmp_path / "blank.mp4", width=640, height=360, times_s=[i / 30 for i in range(60)])
     code, err = run(capsys, "analyze", str(blank), "--out", str(tmp_path / "o"), "--quiet", "--model", "lite")

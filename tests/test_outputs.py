@@ -245,7 +245,8 @@ def test_video_is_h264_yuv420p_with_all_frames(tmp_path: Path) -> None:
 
 def test_video_colours_decode_as_drawn_and_the_tag_says_how(tmp_path: Path) -> None:
     path = tmp_path / "colours.mp4"
-    patches = [(235, 160, 40), (40, 130, 245), (255, 255, 255), (20, 20, 20)]  # BGR: skeleton blue/orange, white, near-black
+    # BGR: skeleton blue/orange, white, near-black
+    patches = [(235, 160, 40), (40, 130, 245), (255, 255, 255), (20, 20, 20)]
     image = np.zeros((64, 256, 3), np.uint8)
     for k, colour in enumerate(patches):
         image[:, 64 * k : 64 * (k + 1)] = colour

@@ -64,6 +64,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             marker_size_cm=args.marker_size_cm,
             subject=subject,
             progress=progress,
+            annotated_video=not args.no_video,
         )
     finally:
         for bar in bars.values():
@@ -102,11 +103,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="who to analyse when several people are in frame: auto (default: the person doing "
                               "the exercise, whole body in view), largest, most-moving, or X,Y@T: the person at "
                               "that point, as fractions of the frame's width and height, at T seconds (0.7,0.5@2)")
-    analyze.add_argument("--leg-length", nargs="+", metavar="SIDE=CM", help="leg length in cm (ASIS to medial malleolus)")
+    analyze.add_argument("--leg-length", nargs="+", metavar="SIDE=CM",
+                         help="leg length in cm (ASIS to medial malleolus)")
     analyze.add_argument("--marker-size-cm", type=float, metavar="CM",
-                         help="side of a printed ArUco marker (DICT_4X4_50 id 0) lying on the floor: mSEBT reach in cm from it")
+                         help="side of a printed ArUco marker (DICT_4X4_50 id 0) lying on the floor: "
+                              "mSEBT reach in cm from it")
     analyze.add_argument("--config", type=Path, help="TOML file overriding settings (see formcheck/config.py)")
-    analyze.add_argument("--audience", choices=("runner", "clinician"), default="runner", help="wording of the feedback")
+    analyze.add_argument("--audience", choices=("runner", "clinician"), default="runner",
+                         help="wording of the feedback")
+    analyze.add_argument("--no-video", action="store_true",
+                         help="skip the annotated video (the slowest output after the pose model)")
     analyze.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     analyze.set_defaults(func=_cmd_analyze)
 

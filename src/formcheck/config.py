@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, Field
 
+# The bundled pose models (models/), by name: the one list the CLIs, the service and the pose stage use.
 ModelName = Literal["lite", "full", "heavy"]
+MODEL_NAMES: tuple[str, ...] = get_args(ModelName)
 
 
 class PoseSettings(BaseModel):
@@ -23,10 +25,9 @@ class PoseSettings(BaseModel):
     # Opt-in fast mode (> 0): track one person on every frame and scan for everyone this
     # often, re-tracking everyone only when the scan shows the track was on someone else
     # (pose/tracking.check_tracked_subject). Looking for two people makes MediaPipe run its
-    # person detector on every frame (full, 1080p: 30 vs 17 ms per frame); that also
-    # re-anchors the landmarks on every frame, and without it accuracy drops (bench/accuracy.py,
-    # 27 rendered clips, 2026-11-28: side-view knee flexion MAE 3.7 -> 4.7 deg, RMSE 5.9 -> 11.6,
-    # side mSEBT reach error 3.0 -> 6.1 % of leg length), so it is off by default.
+    # person detector on every frame (slower); that also re-anchors the landmarks on every
+    # frame, and without it accuracy drops (bench/README.md: throughput.py and accuracy.py with
+    # this setting), so it is off by default.
     # 1/3 s: a second person must be seen in two scans (>= 0.5 s) to count.
     people_scan_interval_s: float = Field(0.0, ge=0)
     # MediaPipe's person detector returns the dominant person and misses a smaller one beside
@@ -38,6 +39,14 @@ class PoseSettings(BaseModel):
     min_detection_confidence: float = Field(0.5, ge=0, le=1)
     min_presence_confidence: float = Field(0.5, ge=0, le=1)
     min_tracking_confidence: float = Field(0.5, ge=0, le=1)
+    # Opt-in fast mode (> 0): measure the landmarks this often, clean them (leg labels, gaps,
+    # low-pass) and interpolate to the frames between. Kinematics keeps nothing above its 6 Hz
+    # low-pass, so 15 Hz (2.5x) halves the pose model's work on a 30 fps clip; but the model's
+    # leg-label confusions are harder to undo with half the frames (bench/accuracy.py, 11
+    # side-view clips: knee flexion MAE 3.7 -> 4.0 deg, concentrated in a step-up whose legs
+    # cross), so it is off by default (0 = every frame). Clips below 2x this rate are
+    # measured on every frame.
+    pose_rate_hz: float = Field(0.0, ge=0)
     # The models look at 256x256 crops; decoding a 4K frame down to this size first costs
     # nothing in accuracy and saves the landmarker's own resize of a huge image.
     inference_long_side: int = Field(1280, ge=256)
@@ -50,6 +59,14 @@ class PoseSettings(BaseModel):
     # Neighbouring chunks both analyse this much clip; a landmarker starting mid-clip has
     # settled (detection, tracking, landmark smoothing) well within it.
     chunk_overlap_s: float = Field(1.0, ge=0)
+
+
+def pose_sample_step(pose_rate_hz: float, fps: float) -> int:
+    """Every how many frames of a `fps` clip the pose model runs to measure at `pose_rate_hz` or
+    more (2 % below counts: 29.97 fps clips are measured at 14.985 Hz)."""
+    if pose_rate_hz <= 0 or fps <= 0:
+        return 1
+    return max(1, int(fps / pose_rate_hz * 1.02))
 
 
 class KinematicsSettings(BaseModel):
@@ -97,13 +114,21 @@ class LiveSettings(BaseModel):
     history_s: float = Field(15.0, gt=1)
 
 
+class OutputSettings(BaseModel):
+    # The pose stage keeps the decoded frames (raw 4:2:0 at the annotated video's size, in the
+    # temp dir) so the annotated video needs no second decode (spool.py): up to this many MB
+    # (2048: about 50 s of 720p at 30 fps); a longer clip is decoded again instead.
+    frame_spool_mb: float = Field(2048.0, ge=0)
+
+
 class Settings(BaseModel):
     pose: PoseSettings = PoseSettings()
     kinematics: KinematicsSettings = KinematicsSettings()
     limits: InputLimits = InputLimits()
+    outputs: OutputSettings = OutputSettings()
 
     @classmethod
-    def from_toml(cls, path: Path | None) -> "Settings":
+    def from_toml(cls, path: Path | None) -> Settings:
         if path is None:
             return cls()
         with open(path, "rb") as fh:

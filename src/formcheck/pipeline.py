@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +24,8 @@ from formcheck.kinematics import compute_kinematics
 from formcheck.kinematics.support import supported_angles
 from formcheck.movements import analyze_movement
 from formcheck.outputs import plot_angles, write_angles_csv, write_mot
-from formcheck.outputs.annotated import write_annotated_video
-from formcheck.pose.landmarker import extract_poses, save_series
+from formcheck.outputs.annotated import ANNOTATED_LONG_SIDE, write_annotated_video
+from formcheck.pose.landmarker import extract_poses
 from formcheck.pose.marker import find_floor_marker
 from formcheck.pose.models import resolve_model
 from formcheck.pose.tracking import NoSubjectAtPoint, SubjectHint
@@ -36,8 +37,9 @@ from formcheck.schema import (
     QualityInfo,
     SubjectInfo,
 )
-from formcheck.series import AngleSeries, PoseSeries
-from formcheck.sources import probe
+from formcheck.series import AngleSeries, PoseSeries, load_series, save_series
+from formcheck.sources import VideoInfo, probe
+from formcheck.spool import FrameSpool
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # Fewer decoded frames than this share of the header's count: the result is partial, and says so.
@@ -115,13 +117,16 @@ def analyze_video(
     marker_size_cm: float | None = None,
     subject: str | SubjectHint | None = None,
     progress: Progress | None = None,
+    annotated_video: bool = True,
 ) -> AnalysisResult:
-    """subject: who to analyse (pose.tracking.SubjectHint: auto, largest, most-moving or X,Y@T)."""
+    """subject: who to analyse (pose.tracking.SubjectHint: auto, largest, most-moving or X,Y@T).
+    annotated_video: also draw the skeleton and angles into an MP4 (the service's pages draw them
+    on the original video from the landmarks instead, and ask for the MP4 only on request)."""
     settings = settings or Settings()
     hint = parse_subject(subject)
     out_dir = Path(out_dir)
     info = probe(video, settings.limits.min_duration_s, settings.limits.max_duration_s)
-    model_path = resolve_model(settings.pose.model)
+    resolve_model(settings.pose.model)  # a missing model fails before any frame is decoded
 
     total = max(1, info.frame_count)
     done = {"pose": 0, "video": 0}
@@ -134,18 +139,45 @@ def analyze_video(
 
         return advance
 
-    try:
-        raw = extract_poses(info, settings.pose, progress=tick("pose"), subject=hint)
-    except NoSubjectAtPoint as exc:
-        raise SubjectNotFoundError(f"There is {exc}.", "Point at the person's body in a frame where they are "
-                                   "visible, or leave the subject on auto.") from None
+    with tempfile.TemporaryDirectory(prefix="formcheck-frames-") as spool_dir:
+        # the pose stage keeps the frames for the annotated video when they fit (spool.py)
+        spool = FrameSpool.plan(info, Path(spool_dir), ANNOTATED_LONG_SIDE, settings.outputs.frame_spool_mb) \
+            if annotated_video else None
+        try:
+            raw = extract_poses(info, settings.pose, progress=tick("pose"), subject=hint, spool=spool)
+        except NoSubjectAtPoint as exc:
+            raise SubjectNotFoundError(f"There is {exc}.", "Point at the person's body in a frame where they are "
+                                       "visible, or leave the subject on auto.") from None
+        pose_fraction = float(raw.detected.mean()) if len(raw) else 0.0
+        if pose_fraction < settings.limits.min_pose_fraction:
+            raise NoPersonError(
+                f"No person was found in {1 - pose_fraction:.0%} of the frames of {info.path.name}.",
+                "Film the whole body (head to feet) from 2-4 m away, in good light, with nobody else in front.",
+            )
+        return analyze_landmarks(info, raw, out_dir, settings, exercise=exercise, leg_length_cm=leg_length_cm,
+                                 marker_size_cm=marker_size_cm, annotated_video=annotated_video,
+                                 video_progress=tick("video"), spool=spool)
+
+
+def analyze_landmarks(
+    info: VideoInfo,
+    raw: PoseSeries,
+    out_dir: Path,
+    settings: Settings,
+    *,
+    exercise: str = "auto",
+    leg_length_cm: dict[str, float] | None = None,
+    marker_size_cm: float | None = None,
+    manual_swaps_s: Sequence[float] = (),
+    annotated_video: bool = True,
+    video_progress: Callable[[int], None] | None = None,
+    spool: FrameSpool | None = None,
+) -> AnalysisResult:
+    """Everything after the pose model, from the subject's landmarks: also how an analysis is re-run
+    from its landmarks.npz (a corrected leg swap, `manual_swaps_s`) without running the model again."""
+    model_path = resolve_model(settings.pose.model)
     pose_fraction = float(raw.detected.mean()) if len(raw) else 0.0
-    if pose_fraction < settings.limits.min_pose_fraction:
-        raise NoPersonError(
-            f"No person was found in {1 - pose_fraction:.0%} of the frames of {info.path.name}.",
-            "Film the whole body (head to feet) from 2-4 m away, in good light, with nobody else in front.",
-        )
-    clean, angles = compute_kinematics(raw, settings.kinematics)
+    clean, angles = compute_kinematics(raw, settings.kinematics, manual_swaps_s=manual_swaps_s)
     floor = find_floor_marker(info, marker_size_cm) if marker_size_cm else None
     movement = analyze_movement(clean, angles, exercise=exercise, leg_length_cm=leg_length_cm, floor_scale=floor)
     if marker_size_cm and floor is None:
@@ -155,53 +187,51 @@ def analyze_video(
                                                          for r in movement.reps):
         # bench/marker_reach.py: side-view anterior trials, 1280x720, 20 cm marker
         movement.notes.append(f"Reach in cm from the floor marker with the {settings.pose.model} pose model, whose "
-                              "toe point sits behind the tip of a touching foot: on rendered side-view trials the "
-                              "full model read 0.5-5.3 cm short, the heavy one within 2.3 cm (--model heavy, "
-                              "after python models/build.py heavy).")
+                              "toe point sits behind the tip of a touching foot, so the reach may read a few cm "
+                              "short; the heavy model reads closer (--model heavy, after python models/build.py "
+                              "heavy).")
 
     # one rule for every output, the one the analysis used: what the view and the picture support
     shown = supported_angles(angles, clean, movement.view)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = {
-        "angles_csv": "angles.csv",
-        "angles_mot": "angles.mot",
-        "landmarks": "landmarks.npz",
-        "annotated_video": "annotated.mp4",
-    }
+    files = {"angles_csv": "angles.csv", "angles_mot": "angles.mot", "landmarks": "landmarks.npz"}
     save_series(raw, out_dir / files["landmarks"])
     write_angles_csv(shown, out_dir / files["angles_csv"])
     write_mot(shown, out_dir / files["angles_mot"], name=f"formcheck joint angles: {info.path.name}")
     spans = [(rep.start_s, rep.end_s, f"{rep.index}{rep.side[0].upper()}") for rep in movement.reps]
     for plot in plot_angles(shown, out_dir, spans):
         files[f"plot_{plot.stem}"] = plot.name
-    write_annotated_video(info, clean, shown, out_dir / files["annotated_video"], tick("video"))
+    if annotated_video:
+        files["annotated_video"] = "annotated.mp4"
+        write_annotated_video(info, clean, shown, out_dir / files["annotated_video"], video_progress, spool)
 
     warnings = []
     if raw.subject.people_seen > 1:
         warnings.append(raw.subject.reason)
     if pose_fraction < 0.95:
         warnings.append(f"The person was found in only {pose_fraction:.0%} of frames.")
-    if len(raw) < DECODED_SHARE_WARNING * info.frame_count:  # a truncated or damaged file: say so
+    decoded = len(raw.all_frame_times)
+    if decoded < DECODED_SHARE_WARNING * info.frame_count:  # a truncated or damaged file: say so
         warnings.append(
-            f"Only {len(raw)} of the {info.frame_count} frames the file announces could be decoded "
+            f"Only {decoded} of the {info.frame_count} frames the file announces could be decoded "
             f"(the file is truncated or damaged); the analysis covers the readable part."
         )
-    elif info.frame_count_exact and len(raw) < info.frame_count:  # a few damaged frames mid-file
+    elif info.frame_count_exact and decoded < info.frame_count:  # a few damaged frames mid-file
         warnings.append(
-            f"{info.frame_count - len(raw)} of the {info.frame_count} frames could not be decoded (damaged data) "
+            f"{info.frame_count - decoded} of the {info.frame_count} frames could not be decoded (damaged data) "
             f"and were skipped; gaps up to {settings.kinematics.max_gap_s:g} s are interpolated, longer ones stay gaps."
         )
     knee_ok = ~np.isnan(angles["left_knee_flexion_deg"]) | ~np.isnan(angles["right_knee_flexion_deg"])
     analysis = Analysis(
         formcheck_version=__version__,
-        created_at=datetime.now(timezone.utc),
+        created_at=datetime.now(UTC),
         input=InputInfo(
             file_name=info.path.name,
             width=info.width,
             height=info.height,
-            fps=round(raw.fps, 3),
+            fps=round(clean.fps, 3),
             duration_s=round(info.duration_s, 3),
-            frames=len(raw),
+            frames=decoded,
             rotation_deg=info.rotation,
             codec=info.codec,
         ),
@@ -209,10 +239,12 @@ def analyze_video(
         settings=settings.model_dump(),
         subject=SubjectInfo(**vars(raw.subject)),
         quality=QualityInfo(
+            frames_measured=len(raw),
             frames_with_pose=int(raw.detected.sum()),
             pose_fraction=round(pose_fraction, 4),
             leg_swap_frames=[int(i) for i in angles.swapped_frames],
-            longest_gap_s=round(_longest_gap_s(raw.time_s, knee_ok), 3),
+            manual_leg_swaps_s=[round(float(t), 3) for t in manual_swaps_s],
+            longest_gap_s=round(_longest_gap_s(angles.time_s, knee_ok), 3),
             warnings=warnings,
         ),
         angles=_summaries(shown, angles),
@@ -225,3 +257,25 @@ def analyze_video(
     os.replace(tmp, out_dir / "analysis.json")
     return AnalysisResult(analysis, out_dir, clean, shown)
 
+
+
+def render_annotated_video(video: str | Path, out_dir: str | Path, settings: Settings | None = None) -> Path:
+    """The annotated MP4 of a finished analysis folder made without one, on request (the service
+    writes none by default: its pages draw the skeleton on the original video from the landmarks).
+
+    The same cleaned skeleton and the same supported angles as the analysis: its landmarks.npz
+    through kinematics (with its manual leg swaps) and the view it decided. Written to a temp
+    name and renamed, so a reader never sees half a file; returns the file.
+    """
+    out_dir = Path(out_dir)
+    analysis = Analysis.model_validate_json((out_dir / "analysis.json").read_text())
+    settings = settings or Settings.model_validate(analysis.settings)
+    info = probe(video, 0.0, float("inf"))
+    raw = load_series(out_dir / analysis.files["landmarks"])
+    clean, angles = compute_kinematics(raw, settings.kinematics, manual_swaps_s=analysis.quality.manual_leg_swaps_s)
+    view = analysis.movement.view if analysis.movement else "unknown"
+    path = out_dir / "annotated.mp4"
+    tmp = out_dir / "annotated.mp4.tmp.mp4"
+    write_annotated_video(info, clean, supported_angles(angles, clean, view), tmp)
+    os.replace(tmp, path)
+    return path

@@ -1,10 +1,12 @@
-"""Run a few CPU-bound tasks of one clip side by side, one process each, with progress.
+"""Run a few CPU-bound tasks of one clip side by side, with progress: the first in this
+process, each other one in a process of its own.
 
-Used for the pose chunks (pose/parallel.py). Processes, not threads: a MediaPipe
-landmarker keeps one core busy and holds its own graph state. They are started with "spawn" (the caller may have threads: the service,
-the decode read-ahead), and each task streams its own part of the clip from the file, so
-nothing clip-sized crosses a process boundary. A task that fails or dies stops the others;
-the caller gets the error, never a partial result.
+Used for the pose chunks (pose/parallel.py). Processes, not threads: a MediaPipe landmarker
+keeps one core busy and holds its own graph state, and Python code around it holds the GIL
+(one landmarker per process, the caller's included). They are started with "spawn"
+(the caller may have threads: the service, the decode read-ahead), and each task streams its
+own part of the clip from the file, so nothing clip-sized crosses a process boundary. A task
+that fails or dies stops the others; the caller gets the error, never a partial result.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import math
 import multiprocessing
 import os
 import queue
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -87,7 +90,7 @@ def _task_main(fn: Callable[..., Any], args: tuple, index: int, messages) -> Non
         result = fn(*args, report)
         report.flush()
         messages.put(("done", index, result))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which raises it
+    except BaseException as exc:  # reported to the parent, which raises it
         hint = exc.hint if isinstance(exc, FormcheckError) else ""
         detail = (type(exc), str(getattr(exc, "message", exc)), hint, traceback.format_exc())
         messages.put(("error", index, detail))
@@ -103,26 +106,35 @@ def _raise_task_error(index: int, detail: tuple) -> None:
 def run_parallel(
     fn: Callable[..., Any], task_args: Sequence[tuple], progress: Callable[[int], None] | None = None
 ) -> list[Any]:
-    """`fn(*args, report)` for each args in its own process; results in task order.
+    """`fn(*args, report)` for each args, the first in a thread of this process and each other
+    one in its own process; results in task order.
 
-    `fn` must be a module-level function (it is pickled by name); `report(n)` adds n to the
-    progress passed on to `progress`.
+    The first task stays here because this process has already paid for its imports (a
+    spawned one re-imports numpy, OpenCV, PyAV and MediaPipe: about a second of CPU each).
+    `fn` must be a module-level function (the others are pickled by name); `report(n)` adds n
+    to the progress passed on to `progress`. A failing task raises here; the local one, if
+    still running then, finishes in its (daemon) thread and is dropped.
     """
+    if not task_args:
+        return []
     ctx = multiprocessing.get_context("spawn")
     messages = ctx.Queue()
     workers = [
         ctx.Process(target=_task_main, args=(fn, args, k, messages), name=f"formcheck-{fn.__name__}-{k}")
-        for k, args in enumerate(task_args)
+        for k, args in enumerate(task_args) if k > 0
     ]
+    local = threading.Thread(target=_task_main, args=(fn, task_args[0], 0, messages), daemon=True,
+                             name=f"formcheck-{fn.__name__}-0")
     results: dict[int, Any] = {}
     try:
         for worker in workers:
             worker.start()
-        while len(results) < len(workers):
+        local.start()
+        while len(results) < len(task_args):
             try:
                 kind, index, payload = messages.get(timeout=POLL_S)
             except queue.Empty:
-                dead = [k for k, w in enumerate(workers) if k not in results and not w.is_alive()]
+                dead = [k for k, w in enumerate(workers, start=1) if k not in results and not w.is_alive()]
                 if not dead:
                     continue
                 try:  # a worker that has just finished may still have its result in the pipe
@@ -130,7 +142,7 @@ def run_parallel(
                 except queue.Empty:
                     raise RuntimeError(
                         f"worker process {dead[0]} ({fn.__name__}) stopped with exit code "
-                        f"{workers[dead[0]].exitcode} without a result"
+                        f"{workers[dead[0] - 1].exitcode} without a result"
                     ) from None
             if kind == "progress":
                 if progress:
@@ -141,10 +153,10 @@ def run_parallel(
                 _raise_task_error(index, payload)
     finally:
         for worker in workers:
-            if worker.is_alive() and len(results) < len(workers):
+            if worker.is_alive() and len(results) < len(task_args):
                 worker.terminate()
         for worker in workers:
             if worker.pid is not None:
                 worker.join(timeout=10)
         messages.close()
-    return [results[k] for k in range(len(workers))]
+    return [results[k] for k in range(len(task_args))]

@@ -133,17 +133,40 @@ def probe(path: str | Path, min_duration_s: float = 1.0, max_duration_s: float =
 class Frame:
     index: int
     time_s: float
-    image: np.ndarray  # upright, HxWx3 uint8, RGB or BGR as asked
+    # upright, HxWx3 uint8, RGB or BGR as asked; None for a frame decoded but not sampled
+    image: np.ndarray | None
 
 
 def shrink(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Downscale a decoded frame. OpenCV's bilinear resize after FFmpeg's colour conversion
-    costs 5.5 ms for a 1080p frame against 8.3 ms for FFmpeg's scaler doing both (measured
-    2026-11-28): a third of the decode budget. Area averaging from 2x down, where bilinear
-    would skip pixels and alias."""
+    """Downscale a decoded frame. OpenCV's bilinear resize after FFmpeg's colour conversion is
+    faster than FFmpeg's scaler doing both (bench/README.md, throughput.py). Area averaging from
+    2x down, where bilinear would skip pixels and alias."""
     factor = image.shape[1] / width
     interpolation = cv2.INTER_AREA if factor >= 2 else cv2.INTER_LINEAR
     return cv2.resize(image, (width, height), interpolation=interpolation)
+
+
+YUV_TARGETS = {"rgb24": cv2.COLOR_YUV2RGB_I420, "bgr24": cv2.COLOR_YUV2BGR_I420}
+
+
+def shrink_yuv420(i420: np.ndarray, width: int, height: int, pixel_format: str) -> np.ndarray:
+    """Downscale a decoded 4:2:0 frame plane by plane, then convert the small frame to RGB/BGR:
+    converting after scaling touches a third of the pixels of a 1080p -> 720p frame, about
+    half the cost of converting first (bench/README.md, throughput.py). Limited-range BT.601,
+    as FFmpeg's own conversion of untagged video."""
+    h = i420.shape[0] * 2 // 3
+    w = i420.shape[1]
+    interpolation = cv2.INTER_AREA if w / width >= 2 else cv2.INTER_LINEAR
+    y = cv2.resize(i420[:h], (width, height), interpolation=interpolation)
+    chroma = i420[h:].reshape(2, h // 2, w // 2)
+    u, v = (cv2.resize(plane, (width // 2, height // 2), interpolation=interpolation) for plane in chroma)
+    small = np.concatenate([y.ravel(), u.ravel(), v.ravel()]).reshape(height * 3 // 2, width)
+    return cv2.cvtColor(small, YUV_TARGETS[pixel_format])
+
+
+def on_sample_grid(time_s: float, fps: float, step: int) -> bool:
+    """Whether the frame at `time_s` is one of every `step` frames of the clip's frame grid."""
+    return step <= 1 or round(time_s * (fps or 30.0)) % step == 0
 
 
 def iter_frames(
@@ -153,11 +176,16 @@ def iter_frames(
     max_long_side: int | None = None,
     start_s: float = 0.0,
     end_s: float | None = None,
+    sample_step: int = 1,
 ) -> Iterator[Frame]:
     """Decode upright frames in [start_s, end_s) with their presentation times in seconds.
 
     Undecodable packets mid-stream are skipped (logged), so one corrupt frame does not lose
     the clip. Timestamps are made strictly increasing, which MediaPipe's VIDEO mode requires.
+    With `sample_step` n > 1 only every n-th frame of the clip's frame grid (its time times
+    the nominal rate, so chunks decoded from different starts pick the same frames) is
+    converted; the others come with `image` None: decoding them is unavoidable (the next
+    frames depend on them), converting and scaling them is not.
     """
     scale = 1.0
     if max_long_side and info.long_side > max_long_side:
@@ -189,13 +217,21 @@ def iter_frames(
                 if t <= last_t:
                     t = last_t + 1e-3
                 last_t = t
-                image = frame.to_ndarray(format=pixel_format)
-                if scale != 1.0:
-                    image = shrink(image, out_w, out_h)
+                if not on_sample_grid(t, info.fps, sample_step):
+                    yield Frame(index, t, None)
+                    index += 1
+                    continue
+                if scale != 1.0 and frame.format.name == "yuv420p" and pixel_format in YUV_TARGETS \
+                        and not (raw_w % 2 or raw_h % 2):
+                    image = shrink_yuv420(frame.to_ndarray(format="yuv420p"), out_w, out_h, pixel_format)
+                else:
+                    image = frame.to_ndarray(format=pixel_format)
+                    if scale != 1.0:
+                        image = shrink(image, out_w, out_h)
                 # PyAV returns a strided view when rows are padded; consumers (MediaPipe,
                 # the encoder) need contiguous rows.
-                image = np.ascontiguousarray(np.rot90(image, k) if k else image)
-                yield Frame(index, t, image)
+                upright = np.ascontiguousarray(np.rot90(image, k) if k else image)
+                yield Frame(index, t, upright)
                 index += 1
 
 
@@ -222,7 +258,7 @@ def read_ahead(frames: Iterator[Frame], depth: int = 4) -> Iterator[Frame]:
                 if stop.is_set():
                     return
             item: object = done
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+        except BaseException as exc:  # handed to the consumer, raised there
             item = exc
         finally:
             close = getattr(frames, "close", None)

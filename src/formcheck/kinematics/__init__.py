@@ -6,6 +6,7 @@ gap fill -> low-pass (Butterworth offline, One Euro live) -> facing -> angles.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -21,7 +22,7 @@ from formcheck.kinematics.angles import (
 from formcheck.kinematics.filters import OneEuroFilter, butterworth_lowpass, one_euro_series
 from formcheck.kinematics.gaps import contiguous_runs, fill_gaps, mask_invisible
 from formcheck.kinematics.outliers import implausible_trunk_frames
-from formcheck.kinematics.swaps import SwapResult, correct_leg_swaps
+from formcheck.kinematics.swaps import SwapResult, correct_leg_swaps, swap_from_times
 from formcheck.series import AngleSeries, PoseSeries
 
 Smoothing = Literal["butterworth", "one_euro", "none"]
@@ -52,11 +53,14 @@ def clean_landmarks(
     series: PoseSeries,
     settings: KinematicsSettings | None = None,
     smoothing: Smoothing = "butterworth",
+    manual_swaps_s: Sequence[float] = (),
 ) -> tuple[PoseSeries, np.ndarray]:
     """The cleaned series (what the angles and the annotated video use) and the swapped frames.
 
     Steps 1-4 of docs/angles.md. In the result NaN marks a gap; visibility and presence are the
     model's (relabelled with the legs), 0 where a collapsed leg chain was removed.
+    `manual_swaps_s`: times from which a person exchanged the leg labels (after the automatic
+    correction, before gap filling and smoothing, so the filter never blurs across a wrong label).
     """
     s = settings or KinematicsSettings()
     t = np.asarray(series.time_s, dtype=float)
@@ -66,6 +70,8 @@ def clean_landmarks(
         series.image_xy, series.image_z, series.world_xyz, series.visibility, series.presence, t,
         penalty=s.swap_penalty,
     )
+    if manual_swaps_s:
+        sw = swap_from_times(sw, t, manual_swaps_s)
     visibility = sw.visibility.copy()
     visibility[implausible_trunk_frames(sw.image_xy, t)] = 0.0
     xy = mask_invisible(sw.image_xy, visibility, s.visibility_min)
@@ -103,9 +109,20 @@ def compute_kinematics(
     series: PoseSeries,
     settings: KinematicsSettings | None = None,
     smoothing: Smoothing = "butterworth",
+    manual_swaps_s: Sequence[float] = (),
 ) -> tuple[PoseSeries, AngleSeries]:
-    """Cleaned landmarks and their angles: the full docs/angles.md pipeline."""
-    cleaned, swapped = clean_landmarks(series, settings, smoothing)
+    """Cleaned landmarks and their angles: the full docs/angles.md pipeline (see clean_landmarks).
+
+    A series measured on a subset of the frames (`frame_times`, PoseSettings.pose_rate_hz) is
+    cleaned on the measured frames, then interpolated to every frame: the result has one row
+    per decoded frame either way.
+    """
+    cleaned, swapped = clean_landmarks(series, settings, smoothing, manual_swaps_s)
+    if series.frame_times is not None and len(cleaned) > 1:
+        frames = np.asarray(series.frame_times, float)
+        step = float(np.median(np.diff(cleaned.time_s)))
+        swapped = np.unique(np.searchsorted(frames, cleaned.time_s[swapped] - 1e-6)).astype(int)
+        cleaned = cleaned.resampled(frames, max_step_s=1.5 * step)
     return cleaned, angles_from_clean(cleaned, swapped)
 
 

@@ -1,6 +1,7 @@
-"""The annotated video: a second decoding pass that draws the cleaned skeleton and the angles.
+"""The annotated video: the cleaned skeleton and the angles drawn on every frame of the clip.
 
-One process: FFmpeg's decoder threads, the decode read-ahead thread and x264's own threads
+The frames are those the pose stage kept (spool.py), or a second decoding pass when the clip
+was too long to keep. One process: the read-ahead thread and x264's own threads
 already keep about 1.6 of 2 cores busy here, and writing time segments in parallel
 processes (tried; bench/throughput.py) cost a third more CPU for no gain in wall time.
 """
@@ -22,6 +23,7 @@ from formcheck.outputs.annotate import (
 from formcheck.outputs.video import VideoSink
 from formcheck.series import AngleSeries, PoseSeries
 from formcheck.sources import VideoInfo, iter_frames, read_ahead
+from formcheck.spool import FrameSpool
 
 ANNOTATED_LONG_SIDE = 1280  # browser playback; larger adds bytes, not information
 
@@ -32,8 +34,12 @@ def write_annotated_video(
     angles: AngleSeries,
     path: Path,
     progress: Callable[[int], None] | None = None,
+    spool: FrameSpool | None = None,
 ) -> None:
     """Draw the cleaned skeleton and the angles on every frame of the clip into `path`.
+
+    The frames come from `spool` when the pose stage kept them there (spool.py), else the
+    clip is decoded again.
 
     `angles` is what the clip supports (kinematics.support): its withheld columns are not
     written, and a 3D estimate standing in for a withheld 2D angle is marked "3D".
@@ -43,12 +49,16 @@ def write_annotated_video(
     withheld = set(angles.withheld)
     estimates = {n.removesuffix("_deg") + "_3d_deg" for n in withheld} & set(angles.angles) - withheld
     source = "angles: 2D from the image" + (", 3D = depth estimate" if estimates else "")
-    with VideoSink(path, int(info.width * scale), int(info.height * scale), info.fps) as sink:
-        frames = iter_frames(info, pixel_format="bgr24", max_long_side=ANNOTATED_LONG_SIDE)
-        for frame in read_ahead(frames):  # decode the next frames while this one is drawn and encoded
+    if spool is not None and spool.frame_count() < len(pose.all_frame_times):
+        spool = None  # the pose stage did not keep every frame (it ran elsewhere, or in part): decode again
+    size = (spool.width, spool.height) if spool else (int(info.width * scale), int(info.height * scale))
+    with VideoSink(path, *size, info.fps) as sink:
+        frames = spool.frames() if spool else iter_frames(info, pixel_format="bgr24", max_long_side=ANNOTATED_LONG_SIDE)
+        for frame in read_ahead(frames):  # read the next frames while this one is drawn and encoded
             # Match by time, not index: robust to a frame skipped in one of the two passes.
             i = int(np.clip(np.searchsorted(times, frame.time_s - 1e-4), 0, len(times) - 1))
             image = frame.image
+            assert image is not None  # every frame is sampled here (no sampling stride)
             h, w = image.shape[:2]
             xy = pose.image_xy[i] * (w / info.width, h / info.height)
             visible = ~np.isnan(xy[:, 0])

@@ -14,7 +14,8 @@ from formcheck.sources import VideoInfo, iter_frames
 DICTIONARY = "DICT_4X4_50"
 
 
-def detect_marker_corners(gray: np.ndarray, dictionary: str = DICTIONARY, marker_id: int | None = 0) -> np.ndarray | None:
+def detect_marker_corners(gray: np.ndarray, dictionary: str = DICTIONARY,
+                          marker_id: int | None = 0) -> np.ndarray | None:
     """(4, 2) sub-pixel corners of the marker (the given id, or the first one found) or None."""
     import cv2
 

@@ -9,6 +9,7 @@ chosen subject lets the video tracker follow the subject (the second pass). Pure
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,8 @@ def covered_by(box: np.ndarray, cover: np.ndarray) -> float:
     return float(w * h / area) if area > 0 else 1.0
 
 
-def paint_over(image: np.ndarray, boxes: list[np.ndarray], keep: list[np.ndarray] = (), scale: float = 1.0) -> np.ndarray:
+def paint_over(image: np.ndarray, boxes: list[np.ndarray], keep: Sequence[np.ndarray] = (),
+               scale: float = 1.0) -> np.ndarray:
     """A copy of `image` with `boxes` (grown, in landmark pixels x scale) filled with the
     image's mean colour, except where a `keep` box lies (the subject stays whole)."""
     h, w = image.shape[:2]

@@ -47,8 +47,8 @@ class Detection:
         return np.array([*pts.min(axis=0), *pts.max(axis=0)])
 
 
-# Frames of two detection runs (time chunks, a track and a scan) closer in time than this are the same frame (container clocks agree
-# to the microsecond; sources.py nudges duplicate timestamps by 1 ms).
+# Frames of two detection runs (time chunks, a track and a scan) closer in time than this are the
+# same frame (container clocks agree to the microsecond; sources.py nudges duplicate timestamps by 1 ms).
 SAME_FRAME_S = 0.5e-3
 
 
@@ -60,11 +60,11 @@ class Detections:
     per_frame: list[list[Detection]]
 
     @classmethod
-    def empty(cls) -> "Detections":
+    def empty(cls) -> Detections:
         return cls(np.zeros(0), [])
 
     @classmethod
-    def concat(cls, parts: list["Detections"]) -> "Detections":
+    def concat(cls, parts: list[Detections]) -> Detections:
         """Non-overlapping parts in time order, one after the other."""
         if not parts:
             return cls.empty()
@@ -164,7 +164,7 @@ class SubjectHint:
     t: float = 0.0
 
     @classmethod
-    def parse(cls, text: str | None) -> "SubjectHint":
+    def parse(cls, text: str | None) -> SubjectHint:
         """'auto', 'largest', 'most-moving', 'X,Y' or 'X,Y@T' (e.g. '0.7,0.5@2.5')."""
         text = (text or "auto").strip().lower()
         if text in SUBJECT_RULES:
@@ -207,8 +207,8 @@ def split_at_clothing_changes(dt: float, track: dict[int, Detection]) -> list[di
     w = max(3, int(round(CHANGE_WINDOW_S / dt)))
     if len(frames) < 2 * w:
         return [track]
-    looks = [track[i].appearance for i in frames]
-    if any(a is None for a in looks):
+    looks = [a for i in frames if (a := track[i].appearance) is not None]
+    if len(looks) < len(frames):
         return [track]
     change = np.array([appearance.distance(appearance.summarise(looks[p - w:p]), appearance.summarise(looks[p:p + w]))
                        for p in range(w, len(frames) - w + 1)])
@@ -278,7 +278,8 @@ def lower_body_movement(dets: list[Detection]) -> float:
         if ok.sum() < 5:
             continue
         knee_range = max(knee_range, _spread(_knee_flexion(xy[ok, hip], xy[ok, knee], xy[ok, ankle])))
-        legs.append(np.linalg.norm(xy[ok, hip] - xy[ok, knee], axis=1) + np.linalg.norm(xy[ok, knee] - xy[ok, ankle], axis=1))
+        legs.append(np.linalg.norm(xy[ok, hip] - xy[ok, knee], axis=1)
+                    + np.linalg.norm(xy[ok, knee] - xy[ok, ankle], axis=1))
         feet.append(xy[ok, ankle])
     if not legs:
         return 0.0
@@ -305,7 +306,7 @@ def describe_people(n_frames: int, people: list[dict[int, Detection]], width: in
             in_view += bool(inside and (det.visibility[list(LOWER_BODY)] >= IN_VIEW_VISIBILITY).all())
             b = det.box
             area = max(0.0, (b[2] - b[0]) * (b[3] - b[1])) / (width * height)
-            off_centre = np.linalg.norm((b[:2] + b[2:]) / 2 - centre) / half_diag
+            off_centre = float(np.linalg.norm((b[:2] + b[2:]) / 2 - centre)) / half_diag
             sizes.append(area * (1.0 - 0.7 * min(1.0, off_centre)))
         out.append(Person(frames, presence=len(frames) / max(1, n_frames), body_in_view=in_view / len(dets),
                           movement=lower_body_movement(dets), size=float(np.median(sizes))))
@@ -328,6 +329,7 @@ def _score(person: Person, rule: str) -> float:
 def _at_point(times: np.ndarray, people: list[Person], hint: SubjectHint, width: int, height: int) -> int:
     """The person whose box holds the point in the frame nearest the hint's time."""
     frame = int(np.argmin(np.abs(np.asarray(times) - hint.t)))
+    assert hint.x is not None and hint.y is not None  # the "point" rule always carries a point (`parse`)
     x, y = hint.x * width, hint.y * height
     best, best_d = -1, np.inf
     for k, person in enumerate(people):
