@@ -165,9 +165,10 @@ def test_flags_render_with_their_explanations(dropped):
     assert not errors
 
 
-def test_annotated_video_plays(uploaded):
+def test_the_uploaded_clip_plays_under_the_skeleton(uploaded):
+    """Jobs write no annotated MP4: the page plays the upload and draws the skeleton over it."""
     page, job, _, errors = uploaded
-    assert page.get_attribute("#video", "src") == job["links"]["video"]
+    assert page.get_attribute("#video", "src") == job["links"]["source"]
     page.evaluate("async () => { const v = document.getElementById('video'); v.muted = true; await v.play(); }")
     wait_until(page, "() => document.getElementById('video').currentTime > 1.0", timeout_s=30)
     state = page.evaluate("""() => { const v = document.getElementById('video');
@@ -176,7 +177,13 @@ def test_annotated_video_plays(uploaded):
     assert state["error"] is None and state["ready"] >= 2 and not state["paused"], state
     assert state["width"] > 0
     assert state["duration"] == pytest.approx(job["analysis"]["input"]["duration_s"], abs=0.2)
-    page.evaluate("document.getElementById('video').pause()")
+    page.evaluate("() => document.getElementById('video').pause()")
+    drawn = """() => { const c = document.getElementById('review-overlay');
+        if (!c.width || !c.height) return 0;
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n / (c.width * c.height); }"""
+    share = wait_until(page, drawn, timeout_s=30)
+    assert 0 < share < 0.3, share  # a skeleton's lines, not a filled canvas
     assert not errors
 
 
