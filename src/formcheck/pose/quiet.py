@@ -96,24 +96,25 @@ def quiet_native_logs() -> Iterator[None]:
 
 
 class QuietLandmarker:
-    """A PoseLandmarker whose native start-up log is hidden: created, closed, and run until
-    this process has found its first pose (the absl warnings of the first inference and of the
-    first pose come once per process), inside `quiet_native_logs`."""
-
-    _started = False   # per process: a pose has been found
+    """A PoseLandmarker whose native start-up log is hidden: created, closed, and run until it
+    has found its first pose, inside `quiet_native_logs`. Per landmarker, not per process: each
+    one's inference runner warns at its own first inferences (an input buffer LiteRT finds
+    misaligned, which depends on where the frame landed in memory), e.g. the people scanner's
+    after the tracker has long found its pose."""
 
     def __init__(self, create: Callable[[], Any]) -> None:
         """`create` makes the PoseLandmarker, inside the quiet window."""
+        self._started = False  # this landmarker has found a pose
         with quiet_native_logs():
             self._landmarker = create()
 
     def _run(self, method: Callable, *args):
-        if QuietLandmarker._started:
+        if self._started:
             return method(*args)
         with quiet_native_logs():
             result = method(*args)
         if result.pose_landmarks:
-            QuietLandmarker._started = True
+            self._started = True
         return result
 
     def detect(self, image):
