@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -259,23 +260,36 @@ def analyze_landmarks(
 
 
 
+_drawing: dict[Path, threading.Lock] = {}
+_drawing_guard = threading.Lock()
+
+
 def render_annotated_video(video: str | Path, out_dir: str | Path, settings: Settings | None = None) -> Path:
-    """The annotated MP4 of a finished analysis folder made without one, on request (the service
+    """The annotated MP4 of a finished analysis folder, drawn now if it has none (the service
     writes none by default: its pages draw the skeleton on the original video from the landmarks).
 
     The same cleaned skeleton and the same supported angles as the analysis: its landmarks.npz
-    through kinematics (with its manual leg swaps) and the view it decided. Written to a temp
-    name and renamed, so a reader never sees half a file; returns the file.
+    through kinematics (with its manual leg swaps) and the view it decided. One drawing per
+    folder at a time (the others wait and get its file); written to a temp name and renamed,
+    so a reader never sees half a file; returns the file.
     """
     out_dir = Path(out_dir)
+    with _drawing_guard:
+        lock = _drawing.setdefault(out_dir.resolve(), threading.Lock())
+    with lock:
+        path = out_dir / "annotated.mp4"
+        if not path.is_file():
+            _draw_annotated_video(Path(video), out_dir, path, settings)
+    return path
+
+
+def _draw_annotated_video(video: Path, out_dir: Path, path: Path, settings: Settings | None) -> None:
     analysis = Analysis.model_validate_json((out_dir / "analysis.json").read_text())
     settings = settings or Settings.model_validate(analysis.settings)
     info = probe(video, 0.0, float("inf"))
     raw = load_series(out_dir / analysis.files["landmarks"])
     clean, angles = compute_kinematics(raw, settings.kinematics, manual_swaps_s=analysis.quality.manual_leg_swaps_s)
     view = analysis.movement.view if analysis.movement else "unknown"
-    path = out_dir / "annotated.mp4"
     tmp = out_dir / "annotated.mp4.tmp.mp4"
     write_annotated_video(info, clean, supported_angles(angles, clean, view), tmp)
     os.replace(tmp, path)
-    return path

@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 import json
 import logging
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -89,7 +88,6 @@ class ClinicService:
         self.clinic_settings, self.analyses = clinic, analyses
         self.store = ClinicStore(db_path, timeout_s=db_timeout_s)
         self.throttle = auth.LoginThrottle()
-        self._render_lock = threading.Lock()  # one annotated video drawn at a time (seconds of CPU each)
         self.clock = time.monotonic  # the throttle's clock (tests step it instead of sleeping)
 
     def start(self) -> None:
@@ -434,9 +432,7 @@ class ClinicService:
         path = self.analyses.results(job_id) / "annotated.mp4"
         upload = self.analyses.upload(job_id)
         if not path.is_file() and not row["video_purged"] and upload is not None and upload.is_file():
-            with self._render_lock:
-                if not path.is_file():
-                    render_annotated_video(upload, self.analyses.results(job_id))
+            render_annotated_video(upload, self.analyses.results(job_id))
         if row["video_purged"] or not path.is_file():
             raise GoneError("This clinic keeps no video: the clip was deleted after its analysis.",
                             "Landmarks, key frames and metrics are kept; see the report.")

@@ -147,7 +147,7 @@ def extract_poses(
         tracked = [dets[0] if dets else None for dets in track.per_frame]
         check = check_tracked_subject(track.times, tracked, scan.times, scan.per_frame, w, h, subject)
         if check.follows_subject:
-            return _all_frames(_series(track.times, tracked, check.subject, w, h), decoded, info, settings)
+            return _with_frame_times(_series(track.times, tracked, check.subject, w, h), decoded, info, settings)
         progress = None  # the bar is full: the second pass is extra
     looks_behind = settings.num_poses > 1 and settings.hidden_people_scan_s > 0
     track, scan, decoded = _detect(info, settings, start_s, end_s, progress, settings if looks_behind else None,
@@ -155,14 +155,14 @@ def extract_poses(
     plan = _hidden_subject_plan(track, scan, subject, w, h) if looks_behind else None
     if plan is None:  # people only the scan saw are not counted: on an empty patch of the
         # picture (a plant, a coat) the detector finds a "person" once the subject is painted over
-        return _all_frames(series_from_detections(track.times, track.per_frame, w, h, subject), decoded, info,
+        return _with_frame_times(series_from_detections(track.times, track.per_frame, w, h, subject), decoded, info,
                            settings)
     found, _, decoded = _detect(info, settings, start_s, end_s, None, mask=plan)
     everyone = [found_dets + others for found_dets, others in zip(found.per_frame, _at(track, found.times))]
-    return _all_frames(series_from_detections(found.times, everyone, w, h, subject), decoded, info, settings)
+    return _with_frame_times(series_from_detections(found.times, everyone, w, h, subject), decoded, info, settings)
 
 
-def _all_frames(measured: PoseSeries, decoded: np.ndarray, info: VideoInfo, settings: PoseSettings) -> PoseSeries:
+def _with_frame_times(measured: PoseSeries, decoded: np.ndarray, info: VideoInfo, settings: PoseSettings) -> PoseSeries:
     """The measured frames, with every decoded frame's time when they are a subset
     (pose_rate_hz): kinematics cleans the measured frames (leg labels, gaps, filter) and only
     then interpolates to every frame, so no frame is a blend of two leg labellings."""

@@ -69,16 +69,15 @@ def swap_legs(job_dir: Path, job: Job, analysis: Analysis, from_s: float) -> Ana
 
 
 def annotated_video(job_dir: Path, job: Job, analysis: Analysis) -> Path:
-    """The annotated MP4 of a finished job, drawn now if the job (or a re-run) wrote none."""
-    path = results_dir(job_dir) / "annotated.mp4"
+    """The annotated MP4 of a finished job, drawn now if the job (or a re-run) wrote none; the
+    job's lock keeps a leg swap from replacing the results folder meanwhile."""
     with _job_lock(job.id):
-        if not path.is_file():
-            source = job_dir / job.input_name
-            if not source.is_file():  # privacy setting: videos deleted once analysed
-                raise VideoNotKeptError("The clip of this analysis is no longer kept, so its annotated video "
-                                        "cannot be drawn.", "The results, angles and landmarks are still here.")
-            render_annotated_video(source, results_dir(job_dir))
-    return path
+        source = job_dir / job.input_name
+        if not (results_dir(job_dir) / "annotated.mp4").is_file() and not source.is_file():
+            # privacy setting: videos deleted once analysed
+            raise VideoNotKeptError("The clip of this analysis is no longer kept, so its annotated video "
+                                    "cannot be drawn.", "The results, angles and landmarks are still here.")
+        return render_annotated_video(source, results_dir(job_dir))
 
 
 def skeleton(job_dir: Path, analysis: Analysis) -> dict:
