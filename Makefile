@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLE ?= samples/lunge_synthetic_side.mp4
 
-.PHONY: install system-deps demo lint test test-fast bench models lint-docker clean
+.PHONY: install system-deps demo lint test test-scale test-fast bench models lint-docker clean
 
 # Debian's Mesa EGL for the synthetic lab's headless renderer (moderngl), and Debian's chromium
 # for the browser tests (driven by Python Playwright; no browser download); installed once, as root.
@@ -24,6 +24,10 @@ system-deps:
 		echo "Installing poppler-utils (pdftotext, pdftoppm) for the screening-report PDF tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
 	fi
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "Installing postgresql (initdb, pg_ctl: the Postgres-mode tests start their own server)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
 
 $(VENV)/.installed: pyproject.toml | system-deps
 	python3 -m venv $(VENV)
@@ -42,9 +46,16 @@ lint: install
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
 
-## Every test (real clips from ../shared/samples; under CI=true a missing one fails)
+## Every test (real clips from ../shared/samples; under CI=true a missing one fails), in both service modes:
+## embedded (SQLite, local queue and media), then scaled out (the tests start Postgres and SeaweedFS's S3 on
+## loopback; Procrastinate queue) over the tests that build the service (tests/conftest.py, FORMCHECK_TEST_BACKEND)
 test: install
 	$(PY) -m pytest
+	FORMCHECK_TEST_BACKEND=scale $(PY) -m pytest
+
+## The scaled-out mode alone
+test-scale: install
+	FORMCHECK_TEST_BACKEND=scale $(PY) -m pytest
 
 ## The fast tier: pure stages and the API contract, no pose model (tests marked slow, samples or browser left out)
 test-fast: install

@@ -3,11 +3,12 @@ id answers 404), API keys, session cookies, expiring share links. No pose analys
 
 from __future__ import annotations
 
-import sqlite3
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
 
 from clinic_support import API, PASSWORD, athlete_with_screening, clinic_app, register
 
@@ -19,8 +20,9 @@ def client(tmp_path):
         yield c
 
 
-def db(client) -> sqlite3.Connection:
-    return sqlite3.connect(client.data_dir / "formcheck.sqlite3")
+def db(client) -> AbstractContextManager[Connection]:
+    """A transaction on the service's database (SQLite or Postgres, as the test runs)."""
+    return client.app.state.store.engine.begin()
 
 
 def test_accounts_register_login_and_errors(client):
@@ -41,8 +43,8 @@ def test_accounts_register_login_and_errors(client):
     token = good.json()["token"]
     # stored: an argon2 hash of the password, a SHA-256 of the token; never the secrets themselves
     with db(client) as conn:
-        (pw_hash,) = conn.execute("SELECT password_hash FROM clinicians").fetchone()
-        hashes = [r[0] for r in conn.execute("SELECT token_hash FROM clinic_sessions")]
+        (pw_hash,) = conn.execute(text("SELECT password_hash FROM clinicians")).one()
+        hashes = [r[0] for r in conn.execute(text("SELECT token_hash FROM clinic_sessions"))]
     assert pw_hash.startswith("$argon2id$") and PASSWORD not in pw_hash
     assert token not in hashes and len(hashes) == 2
     assert client.post(f"{API}/auth/logout", headers={"Authorization": f"Bearer {token}"}).status_code == 204
@@ -130,7 +132,7 @@ def test_share_link_read_only_expiring_revocable(client):
     # expired: 410 with a message that says so
     with db(client) as conn:
         past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
-        conn.execute("UPDATE share_links SET expires_at = ?", (past,))
+        conn.execute(text("UPDATE share_links SET expires_at = :past"), {"past": past})
     expired = client.get(f"{API}/shared/{token}")
     assert expired.status_code == 410 and "expired" in expired.json()["message"]
     # withdrawn: 410 too

@@ -5,13 +5,13 @@ service's job machinery as a clinic lunge test."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from clinic_support import API, athlete_with_screening, clinic_app, register
 from test_service import SAMPLE, cut_clip
@@ -89,9 +89,9 @@ def test_no_video_kept_and_deleting_the_athlete_leaves_nothing(tmp_path, clip):
         assert client.delete(f"{API}/athletes/{athlete}", headers=a).status_code == 204
         assert files_under(media) == []                                  # not one file left behind
         assert [p for p in media.iterdir()] == []
-        with sqlite3.connect(tmp_path / "formcheck.sqlite3") as conn:
+        with client.app.state.store.engine.begin() as conn:
             for table in ("jobs", "screenings", "share_links", "screening_tests"):
-                rows = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                rows = conn.execute(text(f"SELECT COUNT(*) FROM {table}")).scalar()
                 assert rows == (1 if table in ("screenings", "screening_tests") else 0), table
         assert client.get(f"{API}/athletes/{athlete}", headers=a).status_code == 404
         assert client.get(f"{API}/tests/{test['id']}", headers=a).status_code == 404
@@ -105,9 +105,9 @@ def test_retention_purges_old_screenings(tmp_path):
         a = register(client, "a@clinic.test")
         athlete, old = athlete_with_screening(client, a)
         new = client.post(f"{API}/athletes/{athlete}/screenings", json={"date": "2025-06-01"}, headers=a).json()["id"]
-        with sqlite3.connect(tmp_path / "formcheck.sqlite3") as conn:
+        with app.state.store.engine.begin() as conn:
             stamp = (datetime.now(UTC) - timedelta(days=31)).isoformat()
-            conn.execute("UPDATE screenings SET created_at = ? WHERE id = ?", (stamp, old))
+            conn.execute(text("UPDATE screenings SET created_at = :stamp WHERE id = :id"), {"stamp": stamp, "id": old})
         counts = app.state.clinic.purge()
         assert counts["screenings"] == 1
         assert client.get(f"{API}/screenings/{old}", headers=a).status_code == 404

@@ -104,7 +104,7 @@ def test_disk_full_while_writing_results_fails_cleanly(tmp_path, clip, monkeypat
     import formcheck.pipeline
 
     settings = service_settings(tmp_path)
-    store = JobStore(settings.db_path)
+    store = JobStore(settings.db_url)
     store.init()
     job_id = "a" * 32
     folder = settings.media_dir / job_id
@@ -120,7 +120,7 @@ def test_disk_full_while_writing_results_fails_cleanly(tmp_path, clip, monkeypat
 
     monkeypatch.setattr(formcheck.pipeline, "write_mot", write_mot_until_full)
 
-    status = run_job(job_id, str(settings.db_path), str(folder), "input.mp4",
+    status = run_job(job_id, settings.db_url, str(folder), "input.mp4",
                      settings.pipeline_settings("lite").model_dump(mode="json"), "auto", 0.2, analyze=scripted_analysis)
 
     assert status == "failed"
@@ -175,7 +175,7 @@ def write_lock(db_path: Path):
 
 
 def test_locked_database_is_waited_for_not_500_and_the_job_is_not_lost(tmp_path, clip):
-    settings = service_settings(tmp_path, db_timeout_s=1.0)
+    settings = service_settings(tmp_path, db_timeout_s=1.0, database_url=None)  # SQLite's write lock, in either mode
     hold = hold_file(tmp_path)
     hold.touch()
     with TestClient(create_app(settings, analyze=scripted_analysis)) as client:
@@ -295,6 +295,6 @@ def test_server_killed_and_restarted_ends_every_job(tmp_path, clip):
                 assert body["analysis"]["movement"]["rep_count"] >= 1
                 assert _status(url, f"{API}/{job_id}/video") == 200
             assert leftovers(data / "media" / job_id) == []
-        store = JobStore(data / "formcheck.sqlite3")
+        store = JobStore(service_settings(data).db_url)
         assert store.get(first).status == "done" and store.get(first).attempts == 2  # re-run after the crash
         assert store.get(second).status == "done"

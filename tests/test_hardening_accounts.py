@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from clinic_support import API, PASSWORD, athlete_with_screening, clinic_app, register
 from formcheck.clinic import auth
@@ -221,8 +221,8 @@ def test_api_key_expires(client, tmp_path):
     key = _key(client, a, "read")
     assert client.get(f"{API}/athletes", headers=key).status_code == 200
     past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
-    with sqlite3.connect(tmp_path / "formcheck.sqlite3") as conn:
-        conn.execute("UPDATE clinic_api_keys SET expires_at = ?", (past,))
+    with client.app.state.store.engine.begin() as conn:
+        conn.execute(text("UPDATE clinic_api_keys SET expires_at = :past"), {"past": past})
     assert client.get(f"{API}/athletes", headers=key).status_code == 401
     assert client.post(f"{API}/api-keys", json={"days": 1000}, headers=a).status_code == 422
 

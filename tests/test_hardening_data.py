@@ -5,11 +5,11 @@ characters, a bounded number of tape trials, and an audit log of who saw what.""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from clinic_support import API, PASSWORD, athlete_with_screening, clinic_app, register
 from formcheck.service.store import new_job_id
@@ -33,8 +33,9 @@ def _job(app, *, days_old: float = 0.0, status: str = "failed") -> str:
     store.create(job_id, exercise="lunge", model="lite", input_name="input.mp4", file_name="clip.mp4")
     app.state.manager.job_dir(job_id).mkdir(parents=True, exist_ok=True)
     stamp = (datetime.now(dt.UTC) - timedelta(days=days_old)).isoformat()
-    with sqlite3.connect(store.db_path) as conn:
-        conn.execute("UPDATE jobs SET status = ?, created_at = ? WHERE id = ?", (status, stamp, job_id))
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE jobs SET status = :status, created_at = :stamp WHERE id = :id"),
+                     {"status": status, "stamp": stamp, "id": job_id})
     return job_id
 
 

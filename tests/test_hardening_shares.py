@@ -5,11 +5,11 @@ access log; a friendly page for a bad, expired or withdrawn link; the athlete's 
 from __future__ import annotations
 
 import json
-import sqlite3
 import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy
 from fastapi.testclient import TestClient
 
 from browser_support import run_server
@@ -110,8 +110,9 @@ def test_bad_expired_and_withdrawn_links_get_a_friendly_page(client, tmp_path):
     pdf = client.get(f"/share/{link['token']}/report.pdf")
     assert pdf.status_code == 410 and pdf.headers["content-type"].startswith("text/html")
     token = _share(client, auth, ids["2025-01-10"])
-    with sqlite3.connect(tmp_path / "formcheck.sqlite3") as conn:
-        conn.execute("UPDATE share_links SET expires_at = ?", ((datetime.now(UTC) - timedelta(minutes=1)).isoformat(),))
+    with client.app.state.store.engine.begin() as conn:
+        conn.execute(sqlalchemy.text("UPDATE share_links SET expires_at = :past"),
+                     {"past": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()})
     expired = client.get(f"/share/{token}")
     assert expired.status_code == 410 and "expired" in expired.text and "Ask your clinician" in expired.text
     assert client.get(f"{API}/shared/{token}").json()["code"] == "gone"  # the JSON API stays JSON

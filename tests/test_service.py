@@ -312,8 +312,9 @@ def test_oversize_stream_is_refused_before_the_end(tmp_path):
 
 
 def test_restart_requeues_or_fails_stuck_jobs(tmp_path):
-    settings = service_settings(tmp_path)
-    store = JobStore(settings.db_path)
+    """Embedded queue only: with Postgres, a silent worker's jobs are swept (test_scale_workers.py)."""
+    settings = service_settings(tmp_path, database_url=None, s3_bucket=None)
+    store = JobStore(settings.db_url)
     store.init()
     # A job that was running when the server died, its upload still on disk: it runs again.
     again = uuid.uuid4().hex
@@ -345,7 +346,8 @@ def test_restart_requeues_or_fails_stuck_jobs(tmp_path):
 
 
 def test_shutdown_stops_running_job_for_recovery(tmp_path, short_clip):
-    """Stopping the server kills running analyses but keeps them `running` (re-queued at next start)."""
+    """Stopping the server kills running analyses. Embedded: they stay `running` (re-queued at the next
+    start); Postgres: they go back to `queued` at once, for another worker."""
     settings = service_settings(tmp_path)
     hold_file(tmp_path).touch()  # the analysis is still in its pose stage when the server stops
     with TestClient(create_app(settings, analyze=scripted_analysis)) as client:
@@ -358,8 +360,9 @@ def test_shutdown_stops_running_job_for_recovery(tmp_path, short_clip):
         process.join(timeout=10)
         assert not process.is_alive()
     time.sleep(0.5)  # let the pool's callbacks run
-    job = JobStore(settings.db_path).get(job_id)
-    assert job.status == "running" and job.error_code is None
+    job = JobStore(settings.db_url).get(job_id)
+    assert job.status == ("queued" if settings.distributed else "running") and job.error_code is None
+    assert job.attempts == 1
     assert (settings.media_dir / job_id / job.input_name).is_file()
 
 

@@ -83,7 +83,7 @@ def test_scale_is_stored_and_echoed(idle, clip, fields):
     job_id = response.json()["id"]
     expected = {**NO_SCALE, **fields}
     assert client.get(f"{API}/{job_id}").json()["scale"] == expected
-    job = JobStore(settings.db_path).get(job_id)
+    job = JobStore(settings.db_url).get(job_id)
     assert {name: getattr(job, name) for name in SCALE} == expected
 
 
@@ -93,7 +93,7 @@ def test_scale_is_stored_and_echoed(idle, clip, fields):
 ])
 def test_out_of_range_scale_is_422_naming_the_field_and_queues_nothing(idle, clip, field, value):
     client, settings = idle
-    store = JobStore(settings.db_path)
+    store = JobStore(settings.db_url)
     jobs, queued, media = store.ids(), store.count(QUEUED), media_entries(settings)
     response = upload(client, clip, {**SCALE, field: value})
     assert response.status_code == 422, response.text
@@ -117,7 +117,7 @@ def test_schema_documents_the_scale_fields(idle):
 
 
 def test_old_database_is_migrated_and_its_jobs_still_run(tmp_path, clip):
-    settings = service_settings(tmp_path)
+    settings = service_settings(tmp_path, database_url=None)  # an old release's SQLite file, in either test mode
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     old = uuid.uuid4().hex
     (settings.media_dir / old).mkdir(parents=True)
@@ -141,8 +141,8 @@ def test_old_database_is_migrated_and_its_jobs_still_run(tmp_path, clip):
         response = upload(client, clip, SCALE)
         assert response.status_code == 202, response.text
         assert client.get(f"{API}/{response.json()['id']}").json()["scale"] == SCALE
-    JobStore(settings.db_path).init()  # opening it again is a no-op
-    assert JobStore(settings.db_path).get(old).marker_size_cm is None
+    JobStore(settings.db_url).init()  # opening it again is a no-op
+    assert JobStore(settings.db_url).get(old).marker_size_cm is None
 
 
 @pytest.mark.parametrize(("scale", "legs", "marker"), [
@@ -163,16 +163,17 @@ def test_worker_passes_the_scale_to_analyze_video(tmp_path, monkeypatch, scale, 
 
     monkeypatch.setattr(formcheck.pipeline, "analyze_video", fake_analyze_video)
     settings = service_settings(tmp_path)
-    store = JobStore(settings.db_path)
+    store = JobStore(settings.db_url)
     store.init()
     job_id = uuid.uuid4().hex
     (settings.media_dir / job_id).mkdir(parents=True)
+    (settings.media_dir / job_id / "input.mp4").write_bytes(b"")  # run_job checks the input is there
     job = store.create(job_id, exercise="msebt", model="lite", input_name="input.mp4", file_name="c.mp4", **scale)
     manager = JobManager(settings, store)  # not started: the queue entry is run here, in-process
     manager.submit(job)
-    args = manager._queue.get_nowait()
+    run = manager._queue.get_nowait()
 
-    assert run_job(*args) == "done"
+    assert run_job(*run.args) == "done"
     assert len(calls) == 1
     assert calls[0]["leg_length_cm"] == legs and calls[0]["marker_size_cm"] == marker
     assert calls[0]["exercise"] == "msebt"
@@ -198,7 +199,7 @@ def test_clinic_clip_job_gets_the_athletes_legs_and_the_form_marker(idle, clip):
     assert response.json()["job"]["marker_size_cm"] == 15.0
     clinic = client.app.state.clinic
     row = clinic.store.test(cid, test["id"])
-    job = JobStore(settings.db_path).get(row["job_id"])
+    job = JobStore(settings.db_url).get(row["job_id"])
     assert (job.leg_length_left_cm, job.leg_length_right_cm, job.marker_size_cm) == (90.0, 91.0, 15.0)
 
     # Scoring says which scale was used; a marker that was not found, or found but not usable
@@ -237,14 +238,14 @@ def test_subject_choice_is_stored_for_the_worker(idle, clip, value, stored):
     client, settings = idle
     response = upload(client, clip, {"subject": value})
     assert response.status_code == 202, response.text
-    assert JobStore(settings.db_path).get(response.json()["id"]).subject == stored
+    assert JobStore(settings.db_url).get(response.json()["id"]).subject == stored
     assert client.get(f"{API}/{response.json()['id']}").json()["subject"] == (stored or "auto")
 
 
 @pytest.mark.parametrize("value", ["1.5,0.5", "someone", "0.5,0.5@-2"])
 def test_bad_subject_is_422_and_queues_nothing(idle, clip, value):
     client, settings = idle
-    store = JobStore(settings.db_path)
+    store = JobStore(settings.db_url)
     jobs = store.ids()
     response = upload(client, clip, {"subject": value})
     assert response.status_code == 422, response.text

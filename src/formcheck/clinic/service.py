@@ -84,9 +84,9 @@ def _dt(value: str | None) -> dt.datetime | None:
 
 
 class ClinicService:
-    def __init__(self, clinic: ClinicSettings, analyses: Analyses, db_path: Path, db_timeout_s: float) -> None:
+    def __init__(self, clinic: ClinicSettings, analyses: Analyses, db_url: str, db_timeout_s: float) -> None:
         self.clinic_settings, self.analyses = clinic, analyses
-        self.store = ClinicStore(db_path, timeout_s=db_timeout_s)
+        self.store = ClinicStore(db_url, timeout_s=db_timeout_s)
         self.throttle = auth.LoginThrottle()
         self.clock = time.monotonic  # the throttle's clock (tests step it instead of sleeping)
 
@@ -624,9 +624,7 @@ class ClinicService:
         for row in self.store.tests_with_video():
             if row["job_status"] == DONE:
                 self._save_key_frames(row)
-            upload = self.analyses.upload(row["job_id"])
-            for video in [*([upload] if upload else []), self.analyses.results(row["job_id"]) / "annotated.mp4"]:
-                video.unlink(missing_ok=True)
+            self.analyses.delete_video(row["job_id"])
             self.store.mark_video_purged(row["id"])
             purged += 1
         return purged
@@ -645,6 +643,7 @@ class ClinicService:
             log.exception("key frames of test %s could not be saved", row["id"])
             return
         (out / "index.json").write_text(json.dumps({kid: path.name for kid, path in saved.items()}))
+        self.analyses.save_results(row["job_id"], KEY_FRAMES)  # kept with the results (the media storage)
 
     def _report_test(self, row: dict[str, Any]):
         """The report's view of one analysed test (None when its results are not on disk)."""

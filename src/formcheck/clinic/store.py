@@ -1,9 +1,9 @@
-"""Clinic tables in the service's SQLite database (same file, WAL): clinicians, sessions, API
-keys, share links, athletes, screenings and tests.
+"""Clinic tables in the service's database (`formcheck.db`, with the jobs): clinicians, sessions,
+API keys, share links, athletes, screenings and tests.
 
-Migrations are create-if-not-exists steps numbered in `MIGRATIONS`; `clinic_schema` holds
-the version reached. Every query that reads or changes an athlete's data filters by the
-clinician who owns it, so another clinician's id is simply "not found".
+The schema is `formcheck.db.tables`, created and migrated by Alembic (`init()`). Queries are portable
+SQL (SQLite and Postgres) written with `?` placeholders, bound in order. Every query that reads or
+changes an athlete's data filters by the clinician who owns it, so another clinician's id is simply "not found".
 Secrets (session tokens, API keys, share tokens) are stored as SHA-256 hashes only: they are
 random 256-bit values, so a fast hash is enough; passwords use argon2 (`auth.py`).
 """
@@ -11,128 +11,16 @@ random 256-bit values, so a fast hash is enough; passwords use argon2 (`auth.py`
 from __future__ import annotations
 
 import json
-import sqlite3
+import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-MIGRATIONS: list[str] = [
-    # 1: accounts, athletes, screenings, tests
-    """
-    CREATE TABLE IF NOT EXISTS clinicians (
-        id            TEXT PRIMARY KEY,
-        email         TEXT NOT NULL UNIQUE,
-        name          TEXT NOT NULL DEFAULT '',
-        password_hash TEXT NOT NULL,
-        created_at    TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS clinic_sessions (
-        token_hash   TEXT PRIMARY KEY,
-        clinician_id TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
-        kind         TEXT NOT NULL,          -- bearer | cookie
-        created_at   TEXT NOT NULL,
-        expires_at   TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS clinic_api_keys (
-        id           TEXT PRIMARY KEY,
-        clinician_id TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
-        label        TEXT NOT NULL DEFAULT '',
-        prefix       TEXT NOT NULL,
-        key_hash     TEXT NOT NULL UNIQUE,
-        created_at   TEXT NOT NULL,
-        last_used_at TEXT,
-        revoked_at   TEXT
-    );
-    CREATE TABLE IF NOT EXISTS athletes (
-        id                  TEXT PRIMARY KEY,
-        clinician_id        TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
-        name                TEXT NOT NULL,
-        birth_year          INTEGER,
-        leg_length_left_cm  REAL,
-        leg_length_right_cm REAL,
-        dominant_leg        TEXT,
-        injury_notes        TEXT NOT NULL DEFAULT '',
-        created_at          TEXT NOT NULL,
-        updated_at          TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS athletes_owner ON athletes(clinician_id);
-    CREATE TABLE IF NOT EXISTS screenings (
-        id           TEXT PRIMARY KEY,
-        athlete_id   TEXT NOT NULL REFERENCES athletes(id) ON DELETE CASCADE,
-        clinician_id TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
-        date         TEXT NOT NULL,
-        notes        TEXT NOT NULL DEFAULT '',
-        created_at   TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS screenings_athlete ON screenings(athlete_id);
-    CREATE TABLE IF NOT EXISTS screening_tests (
-        id            TEXT PRIMARY KEY,
-        screening_id  TEXT NOT NULL REFERENCES screenings(id) ON DELETE CASCADE,
-        clinician_id  TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
-        kind          TEXT NOT NULL,
-        leg           TEXT,
-        direction     TEXT,
-        job_id        TEXT,                  -- the service's analysis job (jobs.id) of the clip
-        file_name     TEXT NOT NULL DEFAULT '',
-        manual_trials TEXT NOT NULL DEFAULT '[]',
-        video_purged  INTEGER NOT NULL DEFAULT 0,
-        created_at    TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS tests_screening ON screening_tests(screening_id);
-    CREATE INDEX IF NOT EXISTS tests_job ON screening_tests(job_id);
-    CREATE TABLE IF NOT EXISTS share_links (
-        id           TEXT PRIMARY KEY,
-        clinician_id TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
-        screening_id TEXT NOT NULL REFERENCES screenings(id) ON DELETE CASCADE,
-        token_hash   TEXT NOT NULL UNIQUE,
-        created_at   TEXT NOT NULL,
-        expires_at   TEXT NOT NULL,
-        revoked_at   TEXT
-    );
-    """,
-    # the clinician's word on a clip: its camera view accepted although the test needs another;
-    # the leg that stood (mSEBT) or worked (lunge, step-up), confirmed or corrected
-    """
-    ALTER TABLE screening_tests ADD COLUMN view_accepted INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE screening_tests ADD COLUMN confirmed_leg TEXT;
-    """,
-    # hardening (issue 18): scoped, expiring API keys; what a share link shows; password resets;
-    # a second factor; the audit log (kept after the athlete is deleted, so no foreign key to them)
-    """
-    ALTER TABLE clinic_api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'write';
-    ALTER TABLE clinic_api_keys ADD COLUMN expires_at TEXT;
-    ALTER TABLE share_links ADD COLUMN include_history INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE share_links ADD COLUMN include_notes INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE clinicians ADD COLUMN totp_secret TEXT;
-    ALTER TABLE clinicians ADD COLUMN totp_pending TEXT;
-    ALTER TABLE clinicians ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0;
-    CREATE TABLE IF NOT EXISTS password_resets (
-        token_hash   TEXT PRIMARY KEY,
-        clinician_id TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
-        created_at   TEXT NOT NULL,
-        expires_at   TEXT NOT NULL
-    );
-    CREATE TABLE IF NOT EXISTS audit_log (
-        id           INTEGER PRIMARY KEY AUTOINCREMENT,
-        clinician_id TEXT NOT NULL REFERENCES clinicians(id) ON DELETE CASCADE,
-        athlete_id   TEXT NOT NULL,
-        action       TEXT NOT NULL,          -- viewed | exported | shared | deleted
-        what         TEXT NOT NULL DEFAULT '',
-        actor        TEXT NOT NULL DEFAULT '',
-        at           TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS audit_owner ON audit_log(clinician_id, athlete_id);
-    """,
-    # the wizard (issue 17): protocol steps skipped for now (JSON list of step keys), kept with the
-    # screening so a new session remembers them; the clinician's note on each test
-    """
-    ALTER TABLE screenings ADD COLUMN skipped_steps TEXT NOT NULL DEFAULT '[]';
-    ALTER TABLE screening_tests ADD COLUMN notes TEXT NOT NULL DEFAULT '';
-    """,
-]
+from sqlalchemy import TextClause, text
+from sqlalchemy.exc import IntegrityError
+
+from formcheck.db.engine import make_engine
+from formcheck.db.migrate import upgrade
 
 
 def now() -> datetime:
@@ -147,51 +35,36 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def _bind(sql: str, params: tuple) -> tuple[TextClause, dict[str, Any]]:
+    """The statement with its `?` placeholders as named ones (`:p0`, `:p1`, ...), and their values."""
+    names = iter(range(len(params)))
+    named = re.sub(r"\?", lambda _: f":p{next(names)}", sql)
+    return text(named), {f"p{i}": value for i, value in enumerate(params)}
+
+
 class ClinicStore:
-    def __init__(self, db_path: Path, timeout_s: float = 10.0) -> None:
-        self.db_path = Path(db_path)
+    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+        self.url = url
         self.timeout_s = timeout_s
+        self.engine = make_engine(url, timeout_s)
 
-    @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.db_path, timeout=self.timeout_s, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
-            conn.execute("PRAGMA foreign_keys = ON")
-            yield conn
-        finally:
-            conn.close()
+    def init(self) -> None:
+        """Create the tables or migrate an older database (`formcheck.db.migrate`)."""
+        upgrade(self.url, self.timeout_s)
 
-    def init(self) -> int:
-        """Apply the migrations not yet applied; return the schema version."""
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("CREATE TABLE IF NOT EXISTS clinic_schema (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT version FROM clinic_schema").fetchone()
-            version = row[0] if row else 0
-            for number, script in enumerate(MIGRATIONS, start=1):
-                if number > version:
-                    conn.executescript(script)
-                    conn.execute("DELETE FROM clinic_schema")
-                    conn.execute("INSERT INTO clinic_schema (version) VALUES (?)", (number,))
-                    version = number
-        return version
-
-    # -- generic helpers ------------------------------------------------------------------------
+    # -- generic helpers (one statement, one transaction) ------------------------------------------
     def _one(self, sql: str, params: tuple = ()) -> dict[str, Any] | None:
-        with self.connect() as conn:
-            row = conn.execute(sql, params).fetchone()
+        with self.engine.begin() as conn:
+            row = conn.execute(*_bind(sql, params)).mappings().first()
         return dict(row) if row else None
 
     def _all(self, sql: str, params: tuple = ()) -> list[dict[str, Any]]:
-        with self.connect() as conn:
-            return [dict(r) for r in conn.execute(sql, params).fetchall()]
+        with self.engine.begin() as conn:
+            return [dict(r) for r in conn.execute(*_bind(sql, params)).mappings()]
 
     def _run(self, sql: str, params: tuple = ()) -> int:
-        with self.connect() as conn:
-            return conn.execute(sql, params).rowcount
+        with self.engine.begin() as conn:
+            return conn.execute(*_bind(sql, params)).rowcount
 
     # -- clinicians and credentials ----------------------------------------------------------------
     def create_clinician(self, email: str, name: str, password_hash: str) -> dict[str, Any] | None:
@@ -200,7 +73,7 @@ class ClinicStore:
         try:
             self._run("INSERT INTO clinicians (id, email, name, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
                       (cid, email, name, password_hash, iso(now())))
-        except sqlite3.IntegrityError:
+        except IntegrityError:
             return None
         return self.clinician(cid)
 
@@ -227,7 +100,9 @@ class ClinicStore:
 
     def delete_sessions(self, clinician_id: str, keep_hash: str | None = None) -> int:
         """End every login of the clinician but `keep_hash` (the one asking); returns how many ended."""
-        return self._run("DELETE FROM clinic_sessions WHERE clinician_id = ? AND token_hash IS NOT ?",
+        if keep_hash is None:
+            return self._run("DELETE FROM clinic_sessions WHERE clinician_id = ?", (clinician_id,))
+        return self._run("DELETE FROM clinic_sessions WHERE clinician_id = ? AND token_hash <> ?",
                          (clinician_id, keep_hash))
 
     def add_password_reset(self, clinician_id: str, token_hash: str, expires_at: datetime) -> None:
@@ -236,9 +111,8 @@ class ClinicStore:
 
     def take_password_reset(self, token_hash: str) -> str | None:
         """The clinician id of a live reset token, used up by this call (None: unknown or expired)."""
-        with self.connect() as conn:
-            row = conn.execute("DELETE FROM password_resets WHERE token_hash = ? RETURNING clinician_id, expires_at",
-                               (token_hash,)).fetchone()
+        row = self._one("DELETE FROM password_resets WHERE token_hash = ? RETURNING clinician_id, expires_at",
+                        (token_hash,))
         return row["clinician_id"] if row and row["expires_at"] > iso(now()) else None
 
     def set_totp(self, clinician_id: str, *, pending: str | None = None, secret: str | None = None) -> None:
@@ -317,7 +191,7 @@ class ClinicStore:
         return self._one("SELECT * FROM athletes WHERE id = ? AND clinician_id = ?", (athlete_id, clinician_id))
 
     def athletes(self, clinician_id: str) -> list[dict[str, Any]]:
-        return self._all("SELECT * FROM athletes WHERE clinician_id = ? ORDER BY name COLLATE NOCASE", (clinician_id,))
+        return self._all("SELECT * FROM athletes WHERE clinician_id = ? ORDER BY lower(name)", (clinician_id,))
 
     def update_athlete(self, clinician_id: str, athlete_id: str, fields: dict[str, Any]) -> bool:
         fields = {k: v for k, v in fields.items() if k in self.ATHLETE_FIELDS}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
@@ -27,7 +27,7 @@ from formcheck.service.routers import analyses, clinic_auth, clinic_reports, cli
 from formcheck.service.routers import clinic as clinic_routes
 from formcheck.service.security import SecurityHeadersMiddleware
 from formcheck.service.settings import ServiceSettings
-from formcheck.service.store import JobStore
+from formcheck.service.store import JobStore, is_busy, is_disk_full
 from formcheck.service.worker import DISK_FULL, Analyze, pipeline_analysis
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,9 @@ def create_app(settings: ServiceSettings | None = None, clinic_settings: ClinicS
                analyze: Analyze = pipeline_analysis) -> FastAPI:
     """`analyze`: what each analysis job runs (`formcheck.pipeline.analyze_video`; tests pass a faster one)."""
     settings = settings or ServiceSettings()
-    store = JobStore(settings.db_path, timeout_s=settings.db_timeout_s)
+    store = JobStore(settings.db_url, timeout_s=settings.db_timeout_s)
     manager = JobManager(settings, store, analyze)
-    clinic = ClinicService(clinic_settings or ClinicSettings(), manager, settings.db_path, settings.db_timeout_s)
+    clinic = ClinicService(clinic_settings or ClinicSettings(), manager, settings.db_url, settings.db_timeout_s)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,15 +102,14 @@ def create_app(settings: ServiceSettings | None = None, clinic_settings: ClinicS
         log.error("%s %s: disk full: %s", request.method, request.url.path, exc)
         return await storage_full(request, StorageFullError())
 
-    @app.exception_handler(sqlite3.OperationalError)
-    async def database_error(request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
-        """SQLite's own words for a full disk or a failed write become 507; a lock held too long 503."""
-        text = str(exc).lower()
-        if "locked" in text or "busy" in text:
+    @app.exception_handler(OperationalError)
+    async def database_error(request: Request, exc: OperationalError) -> JSONResponse:
+        """The database's word for a full disk or a failed write becomes 507; a lock held too long 503."""
+        if is_busy(exc):
             return _error(503, "database_busy", "The database is busy (locked by another process).",
                           "Try again in a few seconds.", headers={"Retry-After": str(settings.retry_after_s)})
-        log.error("%s %s: database error: %s", request.method, request.url.path, exc)
-        if "disk" in text or "full" in text:
+        log.error("%s %s: database error: %s", request.method, request.url.path, exc.orig)
+        if is_disk_full(exc):
             return await storage_full(request, StorageFullError(
                 "The server could not write to its database (disk full or failing); nothing was saved."))
         return _error(500, "internal_error", "The database answered with an error.",

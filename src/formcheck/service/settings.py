@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import cast
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from formcheck.config import ModelName, Settings
@@ -20,10 +20,23 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FORMCHECK_", extra="ignore")
 
     data_dir: Path = Field(Path("formcheck-data"), description="SQLite database and one media folder per job.")
+    # Scale-out (docs/deploy.md). Without a database URL: the SQLite file in data_dir and the embedded queue.
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the database, e.g. postgresql+psycopg://user:pw@host/formcheck. "
+                          "A Postgres URL also switches the job queue to Procrastinate (`formcheck worker`).")
+    s3_bucket: str | None = Field(None, description="Keep uploads and results in this S3 bucket (else data_dir).")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (SeaweedFS, Ceph, R2...).")
+    s3_region: str = Field("us-east-1", description="S3 region name.")
+    s3_access_key_id: str | None = Field(None, description="S3 access key (else boto3's usual sources).")
+    s3_secret_access_key: str | None = Field(None, description="S3 secret key (else boto3's usual sources).")
+    worker_heartbeat_s: float = Field(5.0, gt=0, description="How often a Procrastinate worker says it is alive.")
+    worker_stalled_after_s: float = Field(
+        30.0, gt=0, description="A job whose worker has been silent this long is run again elsewhere.")
     max_upload_bytes: int = Field(500 * 1024 * 1024, gt=0, description="Uploads above this size get 413.")
     max_duration_s: float = Field(15 * 60.0, gt=0, description="Clips longer than this get 413.")
-    workers: int = Field(default_factory=available_cores, ge=1,
-                         description="Analysis processes (capped at the core count).")
+    workers: int = Field(default_factory=available_cores, ge=0,
+                         description="Analysis processes of this process (capped at the core count); 0 only with "
+                                     "a Postgres database: the API then leaves every analysis to `formcheck worker`.")
     model: ModelName = Field("full", description="Default pose model.")
     pipeline_config: Path | None = Field(None, description="TOML overriding formcheck.config.Settings.")
     progress_interval_s: float = Field(0.5, ge=0, description="Minimum time between progress writes to the DB.")
@@ -60,9 +73,25 @@ class ServiceSettings(BaseSettings):
     def _at_most_one_per_core(cls, value: int) -> int:
         return min(value, available_cores())
 
+    @model_validator(mode="after")
+    def _analyses_need_a_runner(self) -> ServiceSettings:
+        if self.workers == 0 and not self.distributed:
+            raise ValueError("workers=0 needs a Postgres database_url (someone must run the analyses)")
+        return self
+
     @property
     def db_path(self) -> Path:
+        """The embedded database's file (unused when `database_url` is set)."""
         return self.data_dir / "formcheck.sqlite3"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.db_path}"
+
+    @property
+    def distributed(self) -> bool:
+        """A Postgres database: jobs go through Procrastinate, any number of `formcheck worker` run them."""
+        return self.db_url.startswith("postgresql")
 
     @property
     def media_dir(self) -> Path:

@@ -1,12 +1,13 @@
-"""Jobs in SQLite (stdlib sqlite3, WAL mode): shared by the API process and the worker processes.
+"""Jobs in the service's database (`formcheck.db`: SQLite in WAL mode by default, or Postgres), shared by
+the API process and the worker processes.
 
-One short-lived connection per operation: safe across threads and processes, and WAL lets
-readers (GET polling) proceed while a worker writes its progress.
+One transaction per operation: safe across threads and processes; on SQLite, WAL lets readers
+(GET polling) proceed while a worker writes its progress.
 
 A write lock held by someone else (a backup, an operator's sqlite3 shell, a stuck process) is
-waited for: SQLite's busy timeout, then retries with back-off. The API waits `timeout_s` and
-then answers 503 with Retry-After (`DatabaseBusyError`); a worker's final status write
-(`patient=True`) waits much longer, because giving up there would lose a finished analysis.
+waited for: SQLite's busy timeout or Postgres's lock timeout, then retries with back-off. The API
+waits `timeout_s` and then answers 503 with Retry-After (`DatabaseBusyError`); a worker's final
+status write (`patient=True`) waits much longer, because giving up there would lose a finished analysis.
 """
 
 from __future__ import annotations
@@ -15,46 +16,22 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, text, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+from formcheck.db.engine import is_sqlite, make_engine
+from formcheck.db.migrate import upgrade
+from formcheck.db.tables import jobs
 from formcheck.service.errors import ApiError
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 ACTIVE = (QUEUED, RUNNING)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id            TEXT PRIMARY KEY,
-    status        TEXT NOT NULL,
-    exercise      TEXT NOT NULL,
-    model         TEXT NOT NULL,
-    input_name    TEXT NOT NULL,
-    file_name     TEXT NOT NULL DEFAULT '',
-    progress      REAL NOT NULL DEFAULT 0,
-    stage         TEXT NOT NULL DEFAULT '',
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    error_code    TEXT,
-    error_message TEXT,
-    error_hint    TEXT,
-    created_at    TEXT NOT NULL,
-    updated_at    TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status);
-"""
-# Columns added after the table's first release. New and old databases alike get them from
-# `init()` (ALTER TABLE when missing), so a database made by an older version keeps working.
-ADDED_COLUMNS = {
-    "leg_length_left_cm": "REAL",   # per-upload scale: ASIS to medial malleolus, cm
-    "leg_length_right_cm": "REAL",
-    "marker_size_cm": "REAL",       # side of the printed ArUco floor marker, cm
-    "subject": "TEXT",              # who to analyse (pose.tracking.SubjectHint); NULL = auto
-}
-
 
 T = TypeVar("T")
 # How long a worker keeps retrying its final status write while the database is locked.
@@ -71,9 +48,21 @@ class DatabaseBusyError(ApiError):
     headers = {"Retry-After": "5"}
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
+def is_busy(exc: OperationalError) -> bool:
+    """A lock held by someone else: SQLite's busy timeout ran out, or Postgres's lock_timeout did (or
+    Postgres broke a deadlock by aborting this transaction): trying again later is the cure."""
+    if not isinstance(exc.orig, sqlite3.Error):
+        return getattr(exc.orig, "sqlstate", None) in ("55P03", "40P01")  # lock_not_available, deadlock_detected
+    words = str(exc.orig).lower()
+    return "locked" in words or "busy" in words
+
+
+def is_disk_full(exc: OperationalError) -> bool:
+    """The database could not write: Postgres's disk_full, or SQLite's words for a full or failing disk."""
+    if not isinstance(exc.orig, sqlite3.Error):
+        return getattr(exc.orig, "sqlstate", None) == "53100"
+    words = str(exc.orig).lower()
+    return "disk" in words or "full" in words
 
 
 def now() -> str:
@@ -113,23 +102,15 @@ class Job:
 
 
 class JobStore:
-    def __init__(self, db_path: Path, timeout_s: float = 10.0) -> None:
-        self.db_path = Path(db_path)
+    def __init__(self, url: str, timeout_s: float = 10.0) -> None:
+        self.url = url
         self.timeout_s = timeout_s
+        self.engine = make_engine(url, timeout_s)
+        self.sqlite = is_sqlite(url)
 
-    @contextmanager
-    def connect(self, busy_timeout_s: float = 2.0) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.db_path, timeout=busy_timeout_s, isolation_level=None)
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            yield conn
-        finally:
-            conn.close()
-
-    def _retry(self, operation: Callable[[sqlite3.Connection], T], patient: bool = False,
+    def _retry(self, operation: Callable[[Connection], T], patient: bool = False,
                timeout_s: float | None = None) -> T:
-        """Run `operation` on a fresh connection, retrying with back-off while the DB is locked."""
+        """Run `operation` in a transaction, retrying with back-off while the DB is locked."""
         if timeout_s is None:
             timeout_s = PATIENT_TIMEOUT_S if patient else self.timeout_s
         deadline = time.monotonic() + timeout_s
@@ -137,10 +118,13 @@ class JobStore:
         while True:
             left = deadline - time.monotonic()
             try:
-                with self.connect(busy_timeout_s=max(0.05, min(2.0, left))) as conn:
+                with self.engine.begin() as conn:
+                    wait_ms = int(max(0.05, min(2.0, left)) * 1000)  # for a lock, per attempt
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout = {wait_ms}" if self.sqlite
+                                         else f"SET LOCAL lock_timeout = {wait_ms}")
                     return operation(conn)
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
+            except OperationalError as exc:
+                if not is_busy(exc):
                     raise
                 if time.monotonic() + delay >= deadline:
                     raise DatabaseBusyError(
@@ -151,57 +135,55 @@ class JobStore:
                 delay = min(delay * 2, 1.0)
 
     def init(self) -> None:
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.connect(busy_timeout_s=self.timeout_s) as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(SCHEMA)
-            _add_missing_columns(conn)
+        """Create the tables or migrate an older database (`formcheck.db.migrate`)."""
+        upgrade(self.url, self.timeout_s)
 
     def ping(self) -> bool:
-        return self._retry(lambda conn: conn.execute("SELECT 1").fetchone()[0] == 1)
+        return self._retry(lambda conn: conn.execute(text("SELECT 1")).scalar() == 1)
 
     def create(self, job_id: str, *, exercise: str, model: str, input_name: str, file_name: str,
                leg_length_left_cm: float | None = None, leg_length_right_cm: float | None = None,
                marker_size_cm: float | None = None, subject: str | None = None) -> Job:
         stamp = now()
-        self._retry(lambda conn: conn.execute(
-            "INSERT INTO jobs (id, status, exercise, model, input_name, file_name, created_at, updated_at,"
-            " leg_length_left_cm, leg_length_right_cm, marker_size_cm, subject)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (job_id, QUEUED, exercise, model, input_name, file_name, stamp, stamp,
-             leg_length_left_cm, leg_length_right_cm, marker_size_cm, subject),
-        ))
+        values = dict(id=job_id, status=QUEUED, exercise=exercise, model=model, input_name=input_name,
+                      file_name=file_name, created_at=stamp, updated_at=stamp, leg_length_left_cm=leg_length_left_cm,
+                      leg_length_right_cm=leg_length_right_cm, marker_size_cm=marker_size_cm, subject=subject)
+        self._retry(lambda conn: conn.execute(insert(jobs).values(**values)))
         job = self.get(job_id)
         assert job is not None
         return job
 
     def get(self, job_id: str) -> Job | None:
-        row = self._retry(lambda conn: conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
-        return Job(**dict(row)) if row else None
+        row = self._retry(lambda conn: conn.execute(select(jobs).where(jobs.c.id == job_id)).first())
+        return Job(**row._mapping) if row else None
 
     def ids(self) -> set[str]:
-        return self._retry(lambda conn: {row[0] for row in conn.execute("SELECT id FROM jobs")})
+        return self._retry(lambda conn: set(conn.execute(select(jobs.c.id)).scalars()))
 
     def count(self, status: str) -> int:
-        return self._retry(
-            lambda conn: conn.execute("SELECT COUNT(*) FROM jobs WHERE status = ?", (status,)).fetchone()[0])
+        return self._retry(lambda conn: conn.execute(
+            select(func.count()).select_from(jobs).where(jobs.c.status == status)).scalar_one())
 
     def list_active(self) -> list[Job]:
         rows = self._retry(lambda conn: conn.execute(
-            "SELECT * FROM jobs WHERE status IN (?, ?) ORDER BY created_at", ACTIVE
-        ).fetchall())
-        return [Job(**dict(r)) for r in rows]
+            select(jobs).where(jobs.c.status.in_(ACTIVE)).order_by(jobs.c.created_at)).all())
+        return [Job(**r._mapping) for r in rows]
 
-    def _update(self, job_id: str, where: str, params: tuple, patient: bool = False, timeout_s: float | None = None,
-                **fields: object) -> bool:
+    def _update(self, job_id: str, where: ColumnElement[bool] | None = None, patient: bool = False,
+                timeout_s: float | None = None, **fields: object) -> bool:
         fields["updated_at"] = now()
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        sql = f"UPDATE jobs SET {assignments} WHERE id = ? {where}"
-        return self._retry(lambda conn: conn.execute(sql, (*fields.values(), job_id, *params)).rowcount > 0,
-                           patient, timeout_s)
+        condition = jobs.c.id == job_id if where is None else and_(jobs.c.id == job_id, where)
+        statement = update(jobs).where(condition).values(**fields)
+        return self._retry(lambda conn: conn.execute(statement).rowcount > 0, patient, timeout_s)
 
     def mark_queued(self, job_id: str) -> bool:
-        return self._update(job_id, "", (), status=QUEUED, progress=0.0, stage="",
+        return self._update(job_id, status=QUEUED, progress=0.0, stage="",
+                            error_code=None, error_message=None, error_hint=None)
+
+    def requeue_attempt(self, job_id: str, attempt: int) -> bool:
+        """Queue the job again when `attempt` is still its run (its worker stopped or went silent);
+        False when that run already ended or a newer one took over."""
+        return self._update(job_id, self._owned(attempt), status=QUEUED, progress=0.0, stage="",
                             error_code=None, error_message=None, error_hint=None)
 
     def mark_running(self, job_id: str) -> int | None:
@@ -209,62 +191,38 @@ class JobStore:
         queued: the worker must not run it. Later writes of the run name their attempt, so a
         stale run (one the server has since given up on) can never overwrite a newer one.
         """
-        def claim(conn: sqlite3.Connection) -> int | None:
-            cur = conn.execute(
-                "UPDATE jobs SET status = ?, progress = 0, stage = 'starting', attempts = attempts + 1,"
-                " updated_at = ? WHERE id = ? AND status = ? RETURNING attempts",
-                (RUNNING, now(), job_id, QUEUED),
-            )
-            row = cur.fetchone()
-            return int(row[0]) if row else None
-
-        return self._retry(claim, patient=True)
+        claim = (update(jobs).where(jobs.c.id == job_id, jobs.c.status == QUEUED)
+                 .values(status=RUNNING, progress=0, stage="starting", attempts=jobs.c.attempts + 1, updated_at=now())
+                 .returning(jobs.c.attempts))
+        return self._retry(lambda conn: conn.execute(claim).scalar(), patient=True)
 
     def set_progress(self, job_id: str, progress: float, stage: str, attempt: int | None = None) -> bool:
         """False when the job was deleted or taken over meanwhile (the worker then stops).
 
         Progress is advisory: while the database is locked the write is skipped, not waited for.
         """
-        where, params = self._owned(attempt)
         try:
-            return self._update(job_id, where, params, timeout_s=PROGRESS_TIMEOUT_S, progress=progress, stage=stage)
+            return self._update(job_id, self._owned(attempt), timeout_s=PROGRESS_TIMEOUT_S,
+                                progress=progress, stage=stage)
         except DatabaseBusyError:
             return True
 
     def mark_done(self, job_id: str, attempt: int | None = None) -> bool:
-        where, params = self._owned(attempt)
-        return self._update(job_id, where, params, patient=True, status=DONE, progress=1.0, stage="done")
+        return self._update(job_id, self._owned(attempt), patient=True, status=DONE, progress=1.0, stage="done")
 
     def mark_failed(self, job_id: str, code: str, message: str, hint: str = "", *, only_active: bool = True,
                     attempt: int | None = None, patient: bool = False) -> bool:
-        where, params = ("AND status IN (?, ?)", ACTIVE) if only_active else ("", ())
+        where: ColumnElement[bool] | None = jobs.c.status.in_(ACTIVE) if only_active else None
         if attempt is not None:
-            where, params = self._owned(attempt)
-        return self._update(job_id, where, params, patient=patient or attempt is not None, status=FAILED,
+            where = self._owned(attempt)
+        return self._update(job_id, where, patient=patient or attempt is not None, status=FAILED,
                             stage="failed", error_code=code, error_message=message, error_hint=hint)
 
     @staticmethod
-    def _owned(attempt: int | None) -> tuple[str, tuple]:
+    def _owned(attempt: int | None) -> ColumnElement[bool]:
         if attempt is None:
-            return "AND status = ?", (RUNNING,)
-        return "AND status = ? AND attempts = ?", (RUNNING, attempt)
+            return jobs.c.status == RUNNING
+        return and_(jobs.c.status == RUNNING, jobs.c.attempts == attempt)
 
     def delete(self, job_id: str) -> bool:
-        return self._retry(lambda conn: conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount > 0)
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """ALTER TABLE for each of `ADDED_COLUMNS` the table lacks (its old rows get NULL).
-
-    In one write transaction: two processes starting on the same database add each column once.
-    """
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        present = {row["name"] for row in conn.execute("PRAGMA table_info(jobs)")}
-        for name, kind in ADDED_COLUMNS.items():
-            if name not in present:
-                conn.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        return self._retry(lambda conn: conn.execute(delete(jobs).where(jobs.c.id == job_id)).rowcount > 0)
