@@ -44,11 +44,19 @@ class Analyses(Protocol):
         ...
 
     def results(self, job_id: str) -> Path:
-        """The folder of the finished job's results: analysis.json and the files it names."""
+        """The folder of the finished job's results on this machine: analysis.json and the files it names."""
         ...
 
     def upload(self, job_id: str) -> Path | None:
-        """The uploaded clip, while it is kept."""
+        """The uploaded clip on this machine, while it is kept."""
+        ...
+
+    def delete_video(self, job_id: str) -> None:
+        """Delete the uploaded clip and the annotated video drawn from it, wherever they are kept."""
+        ...
+
+    def save_results(self, job_id: str, subfolder: str) -> None:
+        """Keep `subfolder`, written into the results folder (key frames), wherever the results are kept."""
         ...
 
     def delete(self, job_id: str) -> None:

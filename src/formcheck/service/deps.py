@@ -14,7 +14,6 @@ from formcheck.service.errors import not_found
 from formcheck.service.jobs import JobManager
 from formcheck.service.settings import ServiceSettings
 from formcheck.service.store import DONE, Job, JobStore
-from formcheck.service.worker import results_dir
 
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -50,7 +49,7 @@ JobDep = Annotated[Job, Depends(get_job)]
 
 
 def load_analysis(manager: JobManager, job: Job) -> Analysis:
-    path = results_dir(manager.job_dir(job.id)) / "analysis.json"
+    path = manager.results(job.id) / "analysis.json"  # fetched from the media storage when not on this machine
     return Analysis.model_validate(json.loads(path.read_text()))
 
 

@@ -4,7 +4,8 @@ page draws over the original video, and the annotated MP4 when someone asks for 
 none: the pages draw the skeleton themselves, and the MP4 costs as much as a third of a job).
 
 A re-run writes a new results folder beside the old one and swaps it in, so the old results are
-served until the new ones are complete. One re-run per job at a time.
+served until the new ones are complete; then it stores them in the media storage (the results every
+machine reads). One re-run per job at a time.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from formcheck.pipeline import analyze_landmarks, render_annotated_video
 from formcheck.schema import Analysis
 from formcheck.series import PoseSeries, SubjectChoice, load_series
 from formcheck.service.errors import VideoNotKeptError
+from formcheck.service.storage import MediaStorage, StorageUnavailableError
 from formcheck.service.store import Job
-from formcheck.service.worker import PARTIAL, results_dir
+from formcheck.service.worker import PARTIAL, RESULTS, results_dir
 from formcheck.sources import probe
 
 _locks: dict[str, threading.Lock] = {}
@@ -46,7 +48,7 @@ def swap_times(current: list[float], from_s: float) -> list[float]:
     return [t for t in current if t != at] if at in current else sorted([*current, at])
 
 
-def swap_legs(job_dir: Path, job: Job, analysis: Analysis, from_s: float) -> Analysis:
+def swap_legs(job_dir: Path, job: Job, analysis: Analysis, from_s: float, storage: MediaStorage) -> Analysis:
     """Re-run kinematics, movement analysis and every output with the legs swapped from `from_s` on."""
     with _job_lock(job.id):
         settings = Settings.model_validate(analysis.settings)
@@ -65,6 +67,11 @@ def swap_legs(job_dir: Path, job: Job, analysis: Analysis, from_s: float) -> Ana
         final.rename(replaced)
         partial.rename(final)
         shutil.rmtree(replaced, ignore_errors=True)
+        try:
+            storage.put_folder(job.id, RESULTS, final)
+        except StorageUnavailableError:
+            shutil.rmtree(final, ignore_errors=True)  # this machine reads the storage's results again
+            raise
         return result.analysis
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import shutil
+from contextlib import suppress
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
@@ -38,10 +39,11 @@ from formcheck.service.models import (
 )
 from formcheck.service.relabel import annotated_video, skeleton, swap_legs
 from formcheck.service.report import render_report
+from formcheck.service.storage import StorageUnavailableError
 from formcheck.service.store import DONE, FAILED, Job, new_job_id
 from formcheck.service.upload import receive_upload, safe_suffix
 from formcheck.service.video_response import VideoResponse
-from formcheck.service.worker import DISK_FULL, results_dir
+from formcheck.service.worker import DISK_FULL
 from formcheck.sources import VideoInfo, probe
 
 PREFIX = "/api/v1/analyses"
@@ -201,6 +203,7 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
                              exercise: str | None, leg_length_cm: dict[str, float | None] | None) -> AnalysisCreated:
     job_id = new_job_id()
     folder = manager.job_dir(job_id)
+    stored = False
     try:
         folder.mkdir(parents=True)
     except OSError as exc:
@@ -227,6 +230,9 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
         if not await run_in_threadpool(manager.try_admit):
             raise QueueFullError(settings.max_queued, settings.retry_after_s)
         try:
+            # In the media storage before it is queued: a worker on another machine fetches it from there.
+            await run_in_threadpool(manager.storage.put_file, job_id, input_name, source)
+            stored = True
             job = await run_in_threadpool(lambda: store.create(job_id, exercise=exercise, model=model,
                                                                input_name=input_name, file_name=upload.file_name,
                                                                subject=subject, **scale.model_dump()))
@@ -234,6 +240,9 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
             manager.release()
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
+        if stored:
+            with suppress(StorageUnavailableError):
+                manager.storage.delete_job(job_id)
         raise
     manager.submit(job)
     return AnalysisCreated(id=job_id, status=job.status, location=_base(request, job_id))
@@ -252,7 +261,7 @@ def delete_analysis(job: JobDep, manager: ManagerDep) -> Response:
 
 
 def _result_file(manager, job: Job, name: str) -> Path:
-    path = results_dir(manager.job_dir(job.id)) / name
+    path = manager.results(job.id) / name
     if not path.is_file():
         raise NotFoundError(f"{name} is missing from this analysis.", "Run the analysis again.")
     return path
@@ -264,6 +273,7 @@ def _result_file(manager, job: Job, name: str) -> Path:
 @router.head("/{job_id}/video", include_in_schema=False)
 def get_video(done: DoneJobDep, manager: ManagerDep) -> VideoResponse:
     job, analysis = done
+    manager.upload(job.id)  # the clip it is drawn on, fetched from the media storage when not on this machine
     return VideoResponse(annotated_video(manager.job_dir(job.id), job, analysis))
 
 
@@ -273,8 +283,8 @@ def get_video(done: DoneJobDep, manager: ManagerDep) -> VideoResponse:
 @router.head("/{job_id}/source", include_in_schema=False)
 def get_source(done: DoneJobDep, manager: ManagerDep) -> VideoResponse:
     job, _ = done
-    path = manager.job_dir(job.id) / job.input_name
-    if not path.is_file():
+    path = manager.upload(job.id)
+    if path is None:
         raise VideoNotKeptError("The clip of this analysis is no longer kept.",
                                 "The results, angles and landmarks are still here.")
     return VideoResponse(path, media_type=mimetypes.guess_type(path.name)[0] or "application/octet-stream",
@@ -344,7 +354,8 @@ async def post_swap_legs(request: Request, body: SwapLegs, done: DoneJobDep, man
             f"from_s {body.from_s:g} is after the clip's end ({analysis.input.duration_s:g} s).",
             "Give a time within the clip, e.g. the start of the rep whose legs are swapped.")
     try:
-        await run_in_threadpool(swap_legs, manager.job_dir(job.id), job, analysis, body.from_s)
+        await run_in_threadpool(manager.upload, job.id)  # the clip, when this machine has no copy
+        await run_in_threadpool(swap_legs, manager.job_dir(job.id), job, analysis, body.from_s, manager.storage)
     except FileNotFoundError:
         raise not_found(job.id) from None  # deleted while it ran
     return _job_body(request, manager, job)
