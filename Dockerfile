@@ -3,6 +3,9 @@
 #   docker build -t formcheck .
 #   docker run --rm -p 8000:8000 -v formcheck-data:/data formcheck
 #
+# The same image runs the analysis workers of a scaled-out service (Postgres + S3, docs/deploy.md,
+# compose.yaml): `docker run ... formcheck formcheck worker` with FORMCHECK_DATABASE_URL and FORMCHECK_S3_*.
+#
 # One analysis process per core by default (FORMCHECK_WORKERS): the cores the container may
 # run on (--cpuset-cpus). A CPU quota (--cpus) is not seen as fewer cores: with --cpus=N
 # also pass -e FORMCHECK_WORKERS=N.
@@ -28,7 +31,7 @@ WORKDIR /opt/formcheck
 # Only what the package needs (no .venv, caches or samples in the image; see .dockerignore).
 COPY pyproject.toml README.md ./
 COPY src/ src/
-RUN pip install . && rm -rf src build
+RUN pip install ".[scale]" && rm -rf src build
 
 # The pose model bundles ship with the image (the service never downloads). The package is
 # installed non-editable, so FORMCHECK_MODELS_DIR says where they are.
@@ -50,4 +53,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
 
 # --workers omitted: one analysis process per core (FORMCHECK_WORKERS overrides).
+# Worker entry (scale-out): CMD ["formcheck", "worker"] (compose.yaml's worker service).
 CMD ["formcheck", "serve", "--host", "0.0.0.0", "--port", "8000"]

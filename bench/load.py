@@ -10,6 +10,11 @@ job has finished, then prints:
 * jobs: accepted ones done, failed (with their codes) and lost (not finished within `--timeout`);
 * /healthz latency p50 / p99 / max over the whole run, next to the target p99 <= 50 ms.
 
+`--postgres` (issue 15): the scaled-out service instead. Postgres and SeaweedFS (S3) are started on
+loopback (tests/pg_support.py, tests/s3_support.py), the API runs no analysis (FORMCHECK_WORKERS=0)
+and `--workers` separate `formcheck worker` processes (one analysis process each, their own temp
+dirs) take the jobs from Procrastinate; admission limits are raised so every upload is accepted.
+
 Targets (issue #6): every upload completes or gets 429/503 with Retry-After ("other" = 0),
 nothing lost, /healthz p99 <= 50 ms. Exit status 1 when one is missed. Bounded in count and
 time; loopback only. Figures depend on the machine's other load (printed with them).
@@ -25,7 +30,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,8 +74,10 @@ class LoadResult:
                 and self.percentile(99) <= HEALTH_TARGET_P99_MS)
 
 
-def start_server(data_dir: Path, port: int, workers: int, max_queued: int) -> subprocess.Popen:
-    env = {**os.environ, "FORMCHECK_MAX_QUEUED": str(max_queued), "FORMCHECK_PROGRESS_INTERVAL_S": "0.5"}
+def start_server(data_dir: Path, port: int, workers: int, max_queued: int,
+                 extra_env: dict[str, str] | None = None) -> subprocess.Popen:
+    env = {**os.environ, "FORMCHECK_MAX_QUEUED": str(max_queued), "FORMCHECK_PROGRESS_INTERVAL_S": "0.5",
+           **(extra_env or {})}
     log = open(data_dir / "server.log", "wb")  # closed by the child's exit
     process = subprocess.Popen(
         [sys.executable, "-m", "formcheck.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
@@ -87,6 +96,32 @@ def start_server(data_dir: Path, port: int, workers: int, max_queued: int) -> su
         time.sleep(0.2)
     process.kill()
     raise RuntimeError("server did not start within 60 s")
+
+
+def start_workers(data: Path, count: int, env: dict[str, str]) -> list[subprocess.Popen]:
+    """`count` `formcheck worker` processes (one analysis process each), each with its own data dir."""
+    workers = []
+    for i in range(count):
+        folder = data / f"worker{i}"
+        folder.mkdir()
+        with open(folder / "worker.log", "wb") as log:
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "formcheck.cli", "worker", "--workers", "1", "--data-dir", str(folder)],
+                stdout=log, stderr=subprocess.STDOUT,
+                env={**os.environ, **env, "FORMCHECK_MODEL": "lite", "FORMCHECK_PROGRESS_INTERVAL_S": "0.5"}))
+    return workers
+
+
+def scaled_out(data: Path, uploads: int) -> Iterator[dict[str, str]]:
+    """Postgres + SeaweedFS on loopback; the FORMCHECK_* variables of the scaled-out service."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from pg_support import postgres_server
+    from s3_support import seaweed_server
+
+    with postgres_server() as pg, seaweed_server() as s3:
+        pg.create_database("formcheck")
+        yield {"FORMCHECK_DATABASE_URL": pg.url("formcheck"), **s3.env(s3.new_bucket()),
+               "FORMCHECK_MAX_UPLOADS_PER_CLIENT": str(uploads)}
 
 
 def run_load(url: str, clip: Path, uploads: int, timeout_s: float, health_interval_s: float = 0.02) -> LoadResult:
@@ -184,19 +219,33 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=480, help="width of the uploaded cut (default 480 px)")
     parser.add_argument("--timeout", type=float, default=600, help="bound on the whole run in seconds")
     parser.add_argument("--health-interval-ms", type=float, default=20)
+    parser.add_argument("--postgres", action="store_true",
+                        help="scaled out: Postgres + S3, the API plus --workers `formcheck worker` processes")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="formcheck-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="formcheck-load-") as tmp, ExitStack() as stack:
         data = Path(tmp)
         clip = short_clip(args.clip, data / "clip.mp4", args.seconds, args.width)
         port = free_port()
-        server = start_server(data, port, args.workers, args.max_queued)
+        processes = []
+        if args.postgres:
+            env = stack.enter_context(contextmanager(scaled_out)(data, args.uploads))
+            (data / "api").mkdir()
+            processes.append(start_server(data / "api", port, 0, max(args.max_queued, args.uploads), env))
+            processes += start_workers(data, args.workers, env)
+        else:
+            processes.append(start_server(data, port, args.workers, args.max_queued))
         try:
             result = run_load(f"http://127.0.0.1:{port}", clip, args.uploads, args.timeout,
                               args.health_interval_ms / 1000)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-        print(report(result, args.uploads, args.max_queued, args.workers))
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(timeout=30)
+        mode = "Postgres + S3, separate worker processes" if args.postgres else "embedded"
+        print(f"mode: {mode}")
+        print(report(result, args.uploads, max(args.max_queued, args.uploads) if args.postgres else args.max_queued,
+                     args.workers))
     return 0 if result.targets_met else 1
 
 

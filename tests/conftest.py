@@ -7,6 +7,7 @@ pose model's library (mediapipe) at collection: the fixtures that run the model 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,76 @@ def analysed():
         return cache[name]
 
     return get
+
+
+# -- the scale-out mode (issue 15): FORMCHECK_TEST_BACKEND=scale runs the service tests on Postgres
+# (Procrastinate queue) and S3 (SeaweedFS), both started here on loopback and stopped at the end.
+# Every test gets a fresh database (a copy of a migrated template) and a fresh bucket through the
+# FORMCHECK_* variables, which every ServiceSettings (and every server subprocess) reads.
+SCALE = os.environ.get("FORMCHECK_TEST_BACKEND", "") == "scale"
+# What the scale mode runs: the modules that build the service (app, server, stores). The others
+# (pure stages, pose, CLI) touch no database or storage and would run identically.
+SERVICE_MARKS = ("create_app", "ServiceSettings", "run_server", "scripted_server", "JobStore", "ClinicStore",
+                 "service_settings", "clinic_app")
+_scale_state: dict = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not SCALE:
+        return
+    from contextlib import ExitStack
+
+    from pg_support import postgres_server
+    from s3_support import seaweed_server
+
+    stack = ExitStack()
+    pg = stack.enter_context(postgres_server())
+    s3 = stack.enter_context(seaweed_server())
+    pg.create_database("formcheck_template")
+    from formcheck.db.migrate import upgrade
+    from formcheck.service.distributed import ensure_schema
+
+    upgrade(pg.url("formcheck_template"))
+    ensure_schema(pg.url("formcheck_template"))
+    pg.create_database("formcheck_session", template="formcheck_template")
+    # module-level apps (built at import) and module-scoped fixtures use the session's database
+    os.environ.update({"FORMCHECK_DATABASE_URL": pg.url("formcheck_session"), **s3.env(s3.new_bucket())})
+    _scale_state.update(stack=stack, pg=pg, s3=s3, count=0)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _scale_state:
+        from formcheck.db.engine import dispose_engines
+
+        dispose_engines()
+        _scale_state.pop("stack").close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not SCALE:
+        return
+    keep, drop = [], []
+    sources: dict[str, bool] = {}
+    for item in items:
+        path = str(item.path)
+        if path not in sources:
+            text = Path(path).read_text()
+            sources[path] = any(mark in text for mark in SERVICE_MARKS)
+        (keep if sources[path] else drop).append(item)
+    items[:] = keep
+    config.hook.pytest_deselected(items=drop)
+
+
+@pytest.fixture(autouse=SCALE)
+def scale_backend(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh Postgres database and S3 bucket for this test (scale mode only)."""
+    pg, s3 = _scale_state["pg"], _scale_state["s3"]
+    _scale_state["count"] += 1
+    name = f"formcheck_t{_scale_state['count']}"
+    pg.create_database(name, template="formcheck_template")
+    for key, value in {"FORMCHECK_DATABASE_URL": pg.url(name), **s3.env(s3.new_bucket())}.items():
+        monkeypatch.setenv(key, value)
+    yield
+    from formcheck.db.engine import dispose_engines
+
+    dispose_engines()  # the test's connections end with it (Postgres allows a bounded number)

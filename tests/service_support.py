@@ -72,3 +72,11 @@ def scripted_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterat
     path = os.pathsep.join(p for p in (tests, os.environ.get("PYTHONPATH")) if p)
     with run_server(data_dir, app="service_support:scripted_app", env={"PYTHONPATH": path, **(env or {})}) as server:
         yield server
+
+
+def run_scripted_worker() -> int:
+    """`formcheck worker` whose analyses run `scripted_analysis` (settings from FORMCHECK_*): for the
+    scale-out tests (`python -c "import service_support; service_support.run_scripted_worker()"`)."""
+    from formcheck.service.cli import run_worker
+
+    return run_worker(ServiceSettings(), analyze=scripted_analysis)
