@@ -139,6 +139,20 @@ def test_an_unreachable_or_refusing_storage_says_so(s3, tmp_path):
     assert not (tmp_path / "input.mp4").exists()
 
 
+def test_a_missing_bucket_is_created_at_start_and_an_existing_one_kept(s3, tmp_path):
+    storage = s3_storage(s3, "made-at-start")
+
+    def buckets() -> set[str]:
+        return {bucket["Name"] for bucket in storage.client.list_buckets()["Buckets"]}
+
+    assert "made-at-start" not in buckets()
+    storage.prepare()
+    assert "made-at-start" in buckets()
+    storage.put_file("job", "a.txt", write_tree(tmp_path, {"a.txt": b"a"}) / "a.txt")
+    storage.prepare()  # a second start keeps what is there
+    assert storage.exists("job", "a.txt")
+
+
 def test_settings_choose_the_storage(tmp_path):
     assert storage_from_settings(service_settings(tmp_path, s3_bucket=None)) == LocalStorage(tmp_path / "media")
     chosen = storage_from_settings(service_settings(tmp_path, s3_bucket="clips", s3_endpoint_url="http://s3:8333"))

@@ -226,6 +226,7 @@ class JobManager:
         """Start the analysis processes; embedded: re-queue what a previous process left. Distributed:
         Procrastinate's schema, and a worker loop when this process runs analyses itself (`workers` > 0)."""
         self.settings.media_dir.mkdir(parents=True, exist_ok=True)
+        self.storage.prepare()
         self._slots = [_Slot(self, i) for i in range(self.settings.workers)]
         for slot in self._slots:
             slot.start()

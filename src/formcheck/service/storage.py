@@ -44,6 +44,10 @@ class StorageUnavailableError(ApiError):
 class MediaStorage(Protocol):
     """A job's objects by name: `input.mp4`, `results` (a folder), `results/key_frames`..."""
 
+    def prepare(self) -> None:
+        """Make the store ready at start (the bucket is created when it does not exist)."""
+        ...
+
     def put_file(self, job_id: str, name: str, path: Path) -> None:
         """Store the local file `path` as the job's `name`."""
         ...
@@ -126,6 +130,9 @@ class LocalStorage:
 
     def path(self, job_id: str, name: str) -> Path:
         return self.root / job_id / name
+
+    def prepare(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
 
     def put_file(self, job_id: str, name: str, path: Path) -> None:
         _copy_file(path, self.path(job_id, name))
@@ -210,6 +217,15 @@ class S3Storage:
         except (BotoCoreError, Boto3Error) as exc:
             raise StorageUnavailableError(
                 f"The media storage (bucket {self.bucket}) could not {action}: {exc}.") from exc
+
+    def prepare(self) -> None:
+        with self._answer(f"create the bucket {self.bucket}"):
+            try:
+                self.client.head_bucket(Bucket=self.bucket)
+            except Exception as exc:
+                if not _missing(exc):
+                    raise
+                self.client.create_bucket(Bucket=self.bucket)
 
     def _keys(self, prefix: str) -> list[str]:
         with self._answer(f"list {prefix}"):
