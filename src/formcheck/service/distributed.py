@@ -22,14 +22,28 @@ import logging
 import os
 import socket
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy.engine import make_url
+
+from formcheck.service.settings import ServiceSettings
 
 if TYPE_CHECKING:
     import procrastinate
 
-    from formcheck.service.jobs import JobManager
+
+class JobRunner(Protocol):
+    """What the queue needs of this process's analysis slots (`formcheck.service.jobs.JobManager`)."""
+
+    settings: ServiceSettings
+
+    def run_here(self, job_id: str) -> bool:
+        """Run the analysis in a local slot; False when this worker stopped under it."""
+        ...
+
+    def take_back_stalled(self, job_id: str) -> str:
+        """A silent worker's analysis: "retry", "end" or "skip"."""
+        ...
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +103,7 @@ class Deferrer:
                 self._opened = False
 
 
-def worker_app(database_url: str, manager: JobManager) -> procrastinate.App:
+def worker_app(database_url: str, manager: JobRunner) -> procrastinate.App:
     """A Procrastinate app whose analysis task runs in `manager`'s local analysis processes."""
     import procrastinate
 
@@ -107,7 +121,7 @@ def worker_app(database_url: str, manager: JobManager) -> procrastinate.App:
     return app
 
 
-async def sweep_stalled(app: procrastinate.App, manager: JobManager, stalled_after_s: float) -> int:
+async def sweep_stalled(app: procrastinate.App, manager: JobRunner, stalled_after_s: float) -> int:
     """Hand the analyses of silent workers to others (or fail them after the attempt limit); how many."""
     handled = 0
     for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s, task_name=TASK):
@@ -135,7 +149,7 @@ def _failed() -> Any:
 class WorkerLoop:
     """A Procrastinate worker plus the stalled-job sweep, on its own event loop (its own thread or main)."""
 
-    def __init__(self, manager: JobManager) -> None:
+    def __init__(self, manager: JobRunner) -> None:
         self.manager = manager
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
