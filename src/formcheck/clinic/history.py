@@ -13,10 +13,10 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeGuard
 
 from formcheck.clinic.models import HistoryPoint, MetricHistory, ScreeningResult, ScreeningTestResult
 from formcheck.clinic.scoring import DIRECTIONS, LEGS
+from formcheck.movements.report import metric_number
 from formcheck.movements.thresholds import Thresholds, load_thresholds
 
 REACH_MDC = "sebt_reach_mdc_pct_limb"
@@ -62,8 +62,8 @@ def screening_metrics(result: ScreeningResult) -> dict[str, float]:
             continue
         for metric, *_ in MOVEMENT_METRICS:
             for side in ("left", "right"):
-                vals = [value for r in tr.rep_metrics
-                        if r.get("side") == side and r.get("complete", True) and _number(value := r.get(metric))]
+                vals = [value for r in tr.rep_metrics if r.get("side") == side and r.get("complete", True)
+                        and (value := metric_number(r.get(metric))) is not None]
                 if vals:
                     out[f"{kind}_{metric}_{side}"] = round(sum(vals) / len(vals), 2)
     return out
@@ -240,7 +240,3 @@ def _history_png(histories_json: str, title: str) -> bytes:
 
 def _unit(unit: str) -> str:
     return {"pct_limb": "% limb", "deg": "°"}.get(unit, unit)
-
-
-def _number(v: object) -> TypeGuard[float]:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
