@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from html import escape
 
+from formcheck import labels
 from formcheck.clinic.report_model import ScreeningReport
 from formcheck.clinic.scoring import LEGS
 
@@ -91,7 +92,7 @@ def _trend(report: ScreeningReport) -> list[str]:
         points = [p for p in h.points if p.value is not None]
         if len(points) < 2:
             continue
-        unit = {"pct_limb": "% of leg length", "deg": "°"}.get(h.unit, h.unit)
+        unit = labels.unit_text(h.unit, labels.ATHLETE_SENTENCE_UNITS) or h.unit   # a ratio is named
         steps = "".join(f"<span>{p.date:%d %b %Y}: <b>{p.value:.0f}</b></span>" for p in points)
         items.append(f"<div class='card'><div>{escape(h.label)} ({escape(unit)})</div>"
                      f"<div class='trend'>{steps}</div></div>")

@@ -31,15 +31,17 @@ SCALE_WORDS = {"marker": "floor marker", "tape": "tape", "leg_length": "leg leng
 SOURCE_WORDS = {"user": "the test it was filmed for", "auto": "recognised"}
 
 
-def num(value: Any, digits: int = 1, unit: str = "") -> str:
-    """A number with its unit ('—' when not measured), as everywhere else in formcheck."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    return labels.value_text(value, unit, digits)
+num = labels.number_text   # a number with its unit, '—' when not measured
 
 
 def unit(code: str) -> str:
-    return "% limb length" if code in ("pct_limb", "pct_leg") else labels.unit_text(code)
+    return labels.unit_text(code, labels.CLINIC_UNITS)
+
+
+def _flag_cells(value: float, threshold: float, direction: str, unit_code: str) -> list[str]:
+    """A flag's value and cut-off in the report's words (one decimal, ratios too)."""
+    return [labels.flag_value_text(value, unit_code, labels.CLINIC_UNITS, digits=1),
+            labels.threshold_text(direction, threshold, unit_code, labels.CLINIC_UNITS)]
 
 
 def _label(test: ReportTest) -> str:
@@ -145,9 +147,8 @@ def _sebt(report: ScreeningReport) -> list[Block]:
     if score.flags:
         blocks.append(Table(
             ["Flag", "Leg", "Value", "Cut-off", "Population", "Source"],
-            [[f.label, f.leg or "both", num(f.value, 1, unit(f.unit)),
-              f"{'>' if f.direction == 'above' else '<'} {f.threshold:g} {unit(f.unit)}", f.population, f.source]
-             for f in score.flags],
+            [[f.label, f.leg or "both", *_flag_cells(f.value, f.threshold, f.direction, f.unit), f.population,
+              f.source] for f in score.flags],
             set(range(len(score.flags))), widths=[2.2, 0.9, 1.2, 1.3, 3.6, 2.4]))
     else:
         blocks.append(Para("No mSEBT cut-off crossed."))
@@ -299,8 +300,7 @@ def _flags(report: ScreeningReport) -> list[Block]:
     blocks: list[Block] = [Heading("Flags explained")]
     if not flags:
         return blocks + [Para("No flag: no measure crossed its threshold.")]
-    rows = [[f["label"], f["_where"], num(f["value"], 1, unit(f["unit"])),
-             f"{'>' if f['direction'] == 'above' else '<'} {f['threshold']:g} {unit(f['unit'])}",
+    rows = [[f["label"], f["_where"], *_flag_cells(f["value"], f["threshold"], f["direction"], f["unit"]),
              labels.evidence_text(f["evidence"], f["source"], f.get("population") or ""),
              f.get("detail") or f.get("cue", "")] for f in flags]
     return blocks + [Table(["Flag", "Where", "Value", "Threshold", "Evidence and source", "Explanation"],
