@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
 
 from formcheck import labels
 from formcheck.clinic.history import history_png
@@ -23,8 +22,8 @@ from formcheck.clinic.reports.blocks import Block, Heading, KeyValues, Para, Pic
 from formcheck.clinic.reports.key_frames import report_key_frames
 from formcheck.clinic.reports.plots import angle_plot_png
 from formcheck.clinic.reports.star import star_png
-from formcheck.clinic.scoring import DIRECTIONS, LEGS, DirectionScore, ScoredTrial, SebtScore
-from formcheck.movements.report import MetricValue, metric_number
+from formcheck.clinic.scoring import DIRECTIONS, LEGS, DirectionScore, ScoredTrial, ScoreFlag, SebtScore
+from formcheck.movements.report import Flag, MetricValue, metric_number
 from formcheck.movements.thresholds import ThresholdEntry, load_thresholds
 
 SCALE_WORDS = {"marker": "floor marker", "tape": "tape", "leg_length": "leg length", "image_limb": "limb in the video"}
@@ -281,17 +280,18 @@ def _history(report: ScreeningReport) -> list[Block]:
     return blocks
 
 
-def all_flags(report: ScreeningReport) -> list[dict[str, Any]]:
-    out = []
+def all_flags(report: ScreeningReport) -> list[tuple[str, Flag | ScoreFlag]]:
+    """(where, flag) of every flag: each clip's per rep and whole-clip ones, then the mSEBT score's."""
+    out: list[tuple[str, Flag | ScoreFlag]] = []
     for test in report.tests:
         m = test.analysis.movement
         if m is None:
             continue
         for rep in m.reps:
-            out += [{**f.model_dump(), "_where": f"{_label(test)}, rep {rep.index}"} for f in rep.flags]
-        out += [{**f.model_dump(), "_where": f"{_label(test)}, whole clip"} for f in m.flags]
+            out += [(f"{_label(test)}, rep {rep.index}", f) for f in rep.flags]
+        out += [(f"{_label(test)}, whole clip", f) for f in m.flags]
     if report.sebt:
-        out += [{**f.model_dump(), "_where": f"mSEBT score{', ' + f.leg if f.leg else ''}"} for f in report.sebt.flags]
+        out += [(f"mSEBT score{', ' + f.leg if f.leg else ''}", f) for f in report.sebt.flags]
     return out
 
 
@@ -300,15 +300,15 @@ def _flags(report: ScreeningReport) -> list[Block]:
     blocks: list[Block] = [Heading("Flags explained")]
     if not flags:
         return blocks + [Para("No flag: no measure crossed its threshold.")]
-    rows = [[f["label"], f["_where"], *_flag_cells(f["value"], f["threshold"], f["direction"], f["unit"]),
-             labels.evidence_text(f["evidence"], f["source"], f.get("population") or ""),
-             f.get("detail") or f.get("cue", "")] for f in flags]
+    rows = [[f.label, where, *_flag_cells(f.value, f.threshold, f.direction, f.unit),
+             labels.evidence_text(f.evidence, f.source, f.population),
+             f.detail or (f.cue if isinstance(f, Flag) else "")] for where, f in flags]
     return blocks + [Table(["Flag", "Where", "Value", "Threshold", "Evidence and source", "Explanation"],
                            rows, set(range(len(rows))), widths=[2, 1.8, 1, 1.1, 3.2, 3.2])]
 
 
 def _references(report: ScreeningReport) -> list[Block]:
-    sources = {f["source"] for f in all_flags(report)}
+    sources = {f.source for _, f in all_flags(report)}
     if report.sebt:
         sources.add(report.sebt.measurement_error.source)
         th = load_thresholds()
