@@ -22,6 +22,7 @@ from formcheck.clinic.models import Athlete, HistoryPoint, MetricHistory, Screen
 from formcheck.clinic.report_model import ReportTest, ScreeningReport
 from formcheck.clinic.scoring import Trial, score_sebt
 from formcheck.outputs import read_angles_csv, read_mot
+from formcheck.schema import Analysis
 from scripted_analysis import scripted_analysis
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,8 +60,8 @@ def _report(lunge_dir: Path, **test_options) -> ScreeningReport:
                     invalid_reasons=["stance heel lifted"] if leg == "right" and i == 2 else [])
               for (leg, d), values in REACH.items() for i, v in enumerate(values, 1)]
     options = {"folder": lunge_dir, **test_options}
-    test = ReportTest(id="t-lunge", kind="lunge", analysis=json.loads((lunge_dir / "analysis.json").read_text()),
-                      **options)
+    analysis = Analysis.model_validate_json((lunge_dir / "analysis.json").read_bytes())
+    test = ReportTest(id="t-lunge", kind="lunge", analysis=analysis, **options)
     history = [MetricHistory(metric="composite_right", label="Composite, right", unit="pct_limb", mdc=8.15,
                              mdc_source="Munro & Herrington 2010, Phys Ther Sport 11(4):128-132",
                              points=[HistoryPoint(screening_id="s1", date=dt.date(2024, 3, 1), value=96.0),
@@ -109,11 +110,11 @@ def test_html_has_the_tables(lunge_dir):
     assert f"{report.sebt.legs['left'].composite_pct:.1f}%" in html
     assert "T2 " in html and "invalid: stance heel lifted" in html
     assert "59 male collegiate American football players" in html          # the population travels with the flag
-    reps = analysis["movement"]["reps"]
+    reps = analysis.movement.reps
     assert len(reps) == 4
     for rep in reps:
-        assert f"{rep['metrics']['peak_knee_flexion_deg']:.1f}" in html
-    assert html.count("hip-dominant") == sum(r["metrics"]["hip_knee_ratio"] >= 0.6 for r in reps) > 0
+        assert f"{rep.metrics['peak_knee_flexion_deg']:.1f}" in html
+    assert html.count("hip-dominant") == sum(r.metrics["hip_knee_ratio"] >= 0.6 for r in reps) > 0
     assert html.count("data:image/jpeg;base64,") == 2  # one key frame per front leg
     assert "beyond MDC" in html and "Munro &amp; Herrington 2010" in html
     assert "http://" not in html and "https://" not in html                  # self-contained
@@ -131,12 +132,12 @@ def test_csv_has_every_metric_with_units(lunge_dir):
     assert {r["value"] for r in trials if r["metric"] == "valid"} == {"true", "false"}
     diff = next(r for r in rows if r["metric"] == "anterior_diff_cm")
     assert diff["unit"] == "cm" and float(diff["value"]) == report.sebt.anterior_diff_cm
-    reps = report.tests[0].analysis["movement"]["reps"]
+    reps = report.tests[0].analysis.movement.reps
     knee = [r for r in rows if r["test"] == "lunge" and r["metric"] == "peak_knee_flexion_deg"]
-    assert [float(r["value"]) for r in knee] == [rep["metrics"]["peak_knee_flexion_deg"] for rep in reps]
+    assert [float(r["value"]) for r in knee] == [rep.metrics["peak_knee_flexion_deg"] for rep in reps]
     assert {r["unit"] for r in knee} == {"deg"}
     per_rep = [r for r in rows if r["test"] == "lunge" and r["trial_or_rep"] == "1"]
-    assert len(per_rep) == len(reps[0]["metrics"]) + 1                      # + strategy
+    assert len(per_rep) == len(reps[0].metrics) + 1                         # + strategy
     units = {r["metric"]: r["unit"] for r in rows if r["test"] == "lunge"}
     assert units["descent_s"] == "s" and units["hip_knee_ratio"] == "ratio" and units["strategy"] == "text"
     assert units["stance_length_leg"] == "leg lengths" and units["knee_drive"] == "bool"

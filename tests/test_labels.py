@@ -38,6 +38,22 @@ def test_values_never_print_none_or_nan():
     assert labels.metric_text("some_new_code", "new_code") == "new code"
 
 
+def test_numbers_and_units_in_each_readers_words():
+    """One formatter for the single-clip report and the clinic's: a flag's value, its cut-off and
+    the unit words, the clinic saying "limb length" where the runner's pages say "leg length"."""
+    assert labels.number_text(1995, 0) == "1995" and labels.number_text(3, 1, "cm") == "3.0 cm"
+    assert labels.number_text(None) == "—" and labels.number_text(True) == "yes"
+    assert labels.flag_value_text(0.654, "ratio") == "0.65"                  # the single-clip report
+    assert labels.flag_value_text(0.654, "ratio", labels.CLINIC_UNITS, digits=1) == "0.7"
+    assert labels.flag_value_text(89.26, "pct_limb", labels.CLINIC_UNITS) == "89.3 % limb length"
+    assert labels.threshold_text("below", 94.0, "pct_limb", labels.CLINIC_UNITS) == "< 94 % limb length"
+    assert labels.threshold_text("above", 4.0, "cm") == "> 4 cm"
+    assert [labels.unit_text("pct_limb", words) for words in (
+        labels.UNITS, labels.CLINIC_TREND_UNITS, labels.CLINIC_SENTENCE_UNITS, labels.ATHLETE_SENTENCE_UNITS)] == [
+        "% leg length", "% limb", "% of limb length", "% of leg length"]
+    assert labels.unit_text("new_unit", labels.CLINIC_UNITS) == "new unit"
+
+
 def test_evidence_line_does_not_repeat_itself():
     assert labels.evidence_text("coaching default", "coaching default", "none") == \
         "Coaching rule of thumb (no published cut-off)"

@@ -1,5 +1,6 @@
-"""Words and units people read, in one place: the results page (via GET /api/v1/labels) and the
-single-clip report use the same names for metrics, angle columns, views and measures.
+"""Words and units people read, in one place: the results page (via GET /api/v1/labels), the
+single-clip report and the clinic's screening reports use the same names for metrics, angle
+columns, views and measures, and print numbers, units and flag cut-offs with the same functions.
 
 Keys are the analysis.json names (snake_case); nothing a person reads should show one. A key not
 listed here still gets a readable label (`metric_label`), so a new metric never leaks raw.
@@ -8,11 +9,18 @@ listed here still gets a readable label (`metric_label`), so a new metric never 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 # unit code (metric key suffix or a Flag's unit) -> what is printed after the number
 UNITS = {"deg": "°", "s": "s", "cm": "cm", "leg": "leg lengths", "pct_leg": "% leg length",
          "pct_limb": "% leg length", "pct": "%", "ratio": "", "count": "", "px": "px"}
+# The same units in the clinic's words: clinicians say "limb length" (the length they measure, ASIS
+# to medial malleolus) where the runner's pages say "leg length"; sentences say "of".
+CLINIC_UNITS = {**UNITS, "pct_leg": "% limb length", "pct_limb": "% limb length"}  # screening report tables
+CLINIC_TREND_UNITS = {**UNITS, "pct_limb": "% limb"}              # history plot titles and change sentences
+CLINIC_SENTENCE_UNITS = {**UNITS, "pct_limb": "% of limb length"}  # mSEBT flags' details
+ATHLETE_SENTENCE_UNITS = {**UNITS, "pct_limb": "% of leg length"}  # the athlete's share page
 
 # metric key -> (label, unit code); unit codes as UNITS
 METRICS: dict[str, tuple[str, str]] = {
@@ -123,11 +131,12 @@ def _humanize(key: str) -> str:
     return words[:1].upper() + words[1:]
 
 
-def unit_text(code: str | None) -> str:
-    """'°', 's', '% leg length'... for a unit code; an unknown code is printed as words."""
+def unit_text(code: str | None, words: Mapping[str, str] = UNITS) -> str:
+    """'°', 's', '% leg length'... for a unit code, in `words` (UNITS or the clinic's); an unknown
+    code is printed as words."""
     if not code:
         return ""
-    return UNITS.get(code, code.replace("_", " "))
+    return words.get(code, code.replace("_", " "))
 
 
 def metric_label(key: str) -> str:
@@ -163,6 +172,24 @@ def value_text(value: Any, unit: str = "", digits: int = 1) -> str:
         return number + ("" if not unit else unit if unit in ("°", "%") else f" {unit}")
     text = str(value)
     return VALUES.get(text, text.replace("_", " "))
+
+
+def number_text(value: Any, digits: int = 1, unit: str = "") -> str:
+    """As `value_text`, with an int printed to `digits` decimals like a float (a birth year with 0)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    return value_text(value, unit, digits)
+
+
+def flag_value_text(value: float, unit_code: str, words: Mapping[str, str] = UNITS, digits: int | None = None) -> str:
+    """A flag's value or cut-off with its unit: two decimals for a ratio unless `digits` says."""
+    return value_text(value, unit_text(unit_code, words), (2 if unit_code == "ratio" else 1) if digits is None
+                      else digits)
+
+
+def threshold_text(direction: str, threshold: float, unit_code: str, words: Mapping[str, str] = UNITS) -> str:
+    """A flag's cut-off as '> 94 % limb length' (direction "above") or '< 4 cm'."""
+    return f"{'>' if direction == 'above' else '<'} {threshold:g} {unit_text(unit_code, words)}"
 
 
 def metric_digits(key: str) -> int:

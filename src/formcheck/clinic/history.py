@@ -13,10 +13,11 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeGuard
 
+from formcheck import labels
 from formcheck.clinic.models import HistoryPoint, MetricHistory, ScreeningResult, ScreeningTestResult
 from formcheck.clinic.scoring import DIRECTIONS, LEGS
+from formcheck.movements.report import metric_number
 from formcheck.movements.thresholds import Thresholds, load_thresholds
 
 REACH_MDC = "sebt_reach_mdc_pct_limb"
@@ -62,8 +63,8 @@ def screening_metrics(result: ScreeningResult) -> dict[str, float]:
             continue
         for metric, *_ in MOVEMENT_METRICS:
             for side in ("left", "right"):
-                vals = [value for r in tr.rep_metrics
-                        if r.get("side") == side and r.get("complete", True) and _number(value := r.get(metric))]
+                vals = [value for r in tr.rep_metrics if r.get("side") == side and r.get("complete", True)
+                        and (value := metric_number(r.get(metric))) is not None]
                 if vals:
                     out[f"{kind}_{metric}_{side}"] = round(sum(vals) / len(vals), 2)
     return out
@@ -92,6 +93,11 @@ def metric_specs() -> list[MetricSpec]:
     return specs
 
 
+def _trend_unit(code: str) -> str:
+    """A history unit's words; a unit printed as nothing after a number (a ratio) is named."""
+    return labels.unit_text(code, labels.CLINIC_TREND_UNITS) or code
+
+
 def build_history(athlete_id: str, screenings: Sequence[tuple[str, dt.date, dict[str, float]]],
                   thresholds: Thresholds | None = None) -> list[MetricHistory]:
     """screenings: (id, date, metrics) in any order. Metrics no screening has are left out."""
@@ -114,9 +120,10 @@ def build_history(athlete_id: str, screenings: Sequence[tuple[str, dt.date, dict
                 change = round(value - previous[1], 2)
                 beyond = mdc is not None and abs(change) > mdc
                 if beyond:
+                    unit = _trend_unit(spec.unit)
                     flags.append(
-                        f"{spec.label}: {previous[1]:g} → {value:g} {_unit(spec.unit)} from {previous[0]} to {date} "
-                        f"({change:+g}), more than the minimal detectable change of {mdc:g} {_unit(spec.unit)} "
+                        f"{spec.label}: {previous[1]:g} → {value:g} {unit} from {previous[0]} to {date} "
+                        f"({change:+g}), more than the minimal detectable change of {mdc:g} {unit} "
                         f"({mdc_source}).")
             points.append(HistoryPoint(screening_id=sid, date=date, value=value, change=change,
                                        beyond_mdc=bool(beyond)))
@@ -149,7 +156,7 @@ def panels(histories: Sequence[MetricHistory]) -> list[Panel]:
         key = h.metric.removesuffix(f"_{side}") if side else h.metric
         label = h.label.rsplit(",", 1)[0] if side and "," in h.label else h.label
         mdc = f"; MDC {h.mdc:g}" if h.mdc is not None else ""
-        titles.setdefault(key, f"{label} ({_unit(h.unit) or h.unit}{mdc})")
+        titles.setdefault(key, f"{label} ({_trend_unit(h.unit)}{mdc})")
         grouped.setdefault(key, []).append((side, h))
     return [Panel(titles[k], tuple(sorted(v, key=lambda sh: sh[0] or ""))) for k, v in grouped.items()]
 
@@ -237,10 +244,3 @@ def _history_png(histories_json: str, title: str) -> bytes:
     history_figure(histories, title).savefig(buf, format="png", facecolor="white")
     return buf.getvalue()
 
-
-def _unit(unit: str) -> str:
-    return {"pct_limb": "% limb", "deg": "°"}.get(unit, unit)
-
-
-def _number(v: object) -> TypeGuard[float]:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)

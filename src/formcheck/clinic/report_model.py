@@ -9,15 +9,15 @@ the database, so the routers (or a script, or a test) build one from what they a
         screening=screening,                  # clinic.models.Screening
         sebt=result.sebt,                     # clinic.scoring.SebtScore, or None
         tests=[ReportTest(id=t.id, kind=t.kind, leg=t.leg, direction=t.direction,
-                          analysis=json.loads((job_dir / "analysis.json").read_text()),
+                          analysis=Analysis.model_validate_json((job_dir / "analysis.json").read_bytes()),
                           folder=job_dir) for t, job_dir in done_tests],
         history=athlete_history.metrics,      # clinic.models.MetricHistory list, optional
         clinician_name=clinician.name,
     )
 
-A `ReportTest` is one analysed clip: its `analysis.json` as a dict and, when still on disk, the
-pipeline's output folder (annotated.mp4, angles.csv, landmarks.npz, plots) and the source
-video. Key frames come from the folder's annotated video, else from the source video with the
+A `ReportTest` is one analysed clip: its `analysis.json` parsed (`formcheck.schema.Analysis`)
+and, when still on disk, the pipeline's output folder (annotated.mp4, angles.csv, landmarks.npz,
+plots) and the source video. Key frames come from the folder's annotated video, else from the source video with the
 skeleton and angles drawn from landmarks.npz + angles.csv, else from `key_frame_images`
 (images saved earlier with `reports.save_key_frames`, for the keep-no-video privacy setting).
 Key frames and redrawn plots are kept in `cache_dir` once drawn, so the report opens fast again.
@@ -28,17 +28,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from formcheck.clinic.models import Athlete, MetricHistory, Screening, TestKind
 from formcheck.clinic.scoring import Direction, Leg, SebtScore
+from formcheck.schema import Analysis
 
 
 @dataclass
 class ReportTest:
     id: str
     kind: TestKind                              # "msebt" | "lunge" | "step_up"
-    analysis: dict[str, Any]                    # analysis.json (formcheck.schema.Analysis) as a dict
+    analysis: Analysis                          # analysis.json, parsed
     leg: Leg | None = None                      # mSEBT: stance leg filmed
     direction: Direction | None = None          # mSEBT: reach direction filmed
     folder: Path | None = None                  # the pipeline's output folder, if kept

@@ -22,6 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from formcheck import labels
 from formcheck.movements.thresholds import ThresholdEntry, Thresholds, load_thresholds
 
 Leg = Literal["left", "right"]
@@ -147,16 +148,13 @@ def best_trial(trials: Iterable[ScoredTrial]) -> ScoredTrial | None:
 
 def _flag(code: str, entry: ThresholdEntry, value: float, leg: Leg | None, what: str) -> ScoreFlag:
     sign = ">" if entry.direction == "above" else "<"
+    unit = labels.unit_text(entry.unit, labels.CLINIC_SENTENCE_UNITS)
     return ScoreFlag(
         code=code, label=entry.label, leg=leg, value=round(value, 1), threshold=entry.value, unit=entry.unit,
         direction=entry.direction, evidence=entry.evidence, source=entry.source, population=entry.population,
-        detail=f"{what} {value:.1f} {_unit(entry.unit)} {sign} {entry.value:g} {_unit(entry.unit)} "
+        detail=f"{what} {value:.1f} {unit} {sign} {entry.value:g} {unit} "
                f"({entry.source}; population: {entry.population}).",
     )
-
-
-def _unit(unit: str) -> str:
-    return {"pct_limb": "% of limb length", "pct": "%"}.get(unit, unit)
 
 
 def measurement_error(th: Thresholds) -> MeasurementError:

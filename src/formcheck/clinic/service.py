@@ -68,7 +68,7 @@ from formcheck.clinic.scoring import Trial, score_sebt
 from formcheck.clinic.settings import ClinicSettings
 from formcheck.clinic.store import ClinicStore, now
 from formcheck.errors import NotFoundError, NotReadyError
-from formcheck.movements.report import metric_number
+from formcheck.movements.report import MetricValue, metric_number
 from formcheck.pipeline import render_annotated_video
 from formcheck.schema import Analysis
 
@@ -412,8 +412,7 @@ class ClinicService:
         return self._analysis(job.id)
 
     def _analysis(self, job_id: str) -> Analysis:
-        path = self.analyses.results(job_id) / "analysis.json"
-        return Analysis.model_validate(json.loads(path.read_text()))
+        return _read_analysis(self.analyses.results(job_id))
 
     def result_file(self, cid: str, test_id: str, role: str) -> Path:
         """A result file of the test's analysis, by its role in analysis.json (`annotated_video`, `angles_csv`)."""
@@ -488,12 +487,12 @@ class ClinicService:
                              f"it: {why} (see the scale used).")
         for n, rep in enumerate(reps, start=1):
             m = rep.metrics
-            cm = _marker_cm(m)
+            cm, reasons = _marker_cm(m), m.get("invalid_reasons")   # the rule's faults, one text
             out.append(Trial(
                 leg=leg, direction=row["direction"], trial=n, reach_pct_limb=metric_number(m.get("reach_pct_leg")),
                 reach_cm=cm, cm_source="marker" if cm is not None else None,
                 valid=bool(m.get("valid", True)) and rep.complete,
-                invalid_reasons=_invalid_reasons(m.get("invalid_reasons")),
+                invalid_reasons=[str(reasons)] if reasons else [],
                 test_id=row["id"], rep_index=rep.index))
         return out, notes
 
@@ -656,7 +655,7 @@ class ClinicService:
         frames = ({kid: folder / KEY_FRAMES / name for kid, name in json.loads(index.read_text()).items()}
                   if index.is_file() else {})
         return ReportTest(id=row["id"], kind=row["kind"], leg=row["leg"], direction=row["direction"],
-                          analysis=json.loads((folder / "analysis.json").read_text()), folder=folder,
+                          analysis=_read_analysis(folder), folder=folder,
                           source_video=self.analyses.upload(row["job_id"]), key_frame_images=frames,
                           file_name=row["file_name"], notes=row.get("notes") or "", cache_dir=folder / REPORT_CACHE)
 
@@ -718,22 +717,20 @@ def _screening_without_notes(screening: Screening) -> Screening:
                                                                 for t in screening.tests]})
 
 
+def _read_analysis(results: Path) -> Analysis:
+    """A results folder's analysis.json, parsed: the one place the clinic reads it."""
+    return Analysis.model_validate_json((results / "analysis.json").read_bytes())
+
+
 def _tape_trials(row: dict[str, Any]) -> list[Trial]:
     return [Trial(leg=row["leg"], direction=row["direction"], trial=t["trial"], reach_cm=t["reach_cm"],
                   cm_source="tape", valid=t["valid"], invalid_reasons=t["invalid_reasons"], test_id=row["id"])
             for t in row["manual_trials"]]
 
 
-def _marker_cm(metrics: dict[str, Any]) -> float | None:
+def _marker_cm(metrics: dict[str, MetricValue]) -> float | None:
     """Reach in cm measured on the floor plane from a printed marker (`reach_scale` = "marker")."""
     return metric_number(metrics.get("reach_cm")) if metrics.get("reach_scale") == "marker" else None
-
-
-def _invalid_reasons(reasons: object) -> list[str]:
-    """A rep's `invalid_reasons` as text, whether the metrics hold a list of them or a single one."""
-    if isinstance(reasons, list):
-        return [str(x) for x in reasons]
-    return [str(reasons)] if reasons else []
 
 
 def _clip_checks(row: dict[str, Any], analysis: Analysis) -> tuple[ViewCheck | None, LegCheck | None]:

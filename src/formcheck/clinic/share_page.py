@@ -10,8 +10,8 @@ screenings, notes only when chosen). Every piece of stored text is HTML-escaped.
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
+from formcheck import labels
 from formcheck.clinic.report_model import ScreeningReport
 from formcheck.clinic.scoring import LEGS
 
@@ -52,8 +52,8 @@ def _results(report: ScreeningReport) -> list[str]:
         if diff is not None:
             lines.append(f"Your forward reach differed by {abs(diff):.1f} cm between your legs.")
     for test in report.tests:
-        movement = test.analysis.get("movement") or {}
-        reps = sum(1 for r in movement.get("reps", []) if r.get("complete", True))
+        movement = test.analysis.movement
+        reps = sum(1 for r in movement.reps if r.complete) if movement is not None else 0
         if test.kind != "msebt" and reps:
             lines.append(f"We looked at {reps} {TEST_WORDS[test.kind]} repetition{'s' * (reps != 1)}.")
     return lines
@@ -63,9 +63,11 @@ def _work_on(report: ScreeningReport) -> list[str]:
     """The runner cues of the analyses' findings and the mSEBT findings in words, each once."""
     seen: dict[str, None] = {}
     for test in report.tests:
-        movement: dict[str, Any] = test.analysis.get("movement") or {}
-        flags = [*movement.get("flags", []), *(f for r in movement.get("reps", []) for f in r.get("flags", []))]
-        for text in [*(f.get("cue", "") for f in flags), *(movement.get("feedback") or {}).get("runner", [])]:
+        movement = test.analysis.movement
+        if movement is None:
+            continue
+        flags = [*movement.flags, *(f for r in movement.reps for f in r.flags)]
+        for text in [*(f.cue for f in flags), *movement.feedback.runner]:
             if text:
                 seen.setdefault(text.strip(), None)
     if report.sebt is not None:
@@ -90,7 +92,7 @@ def _trend(report: ScreeningReport) -> list[str]:
         points = [p for p in h.points if p.value is not None]
         if len(points) < 2:
             continue
-        unit = {"pct_limb": "% of leg length", "deg": "°"}.get(h.unit, h.unit)
+        unit = labels.unit_text(h.unit, labels.ATHLETE_SENTENCE_UNITS) or h.unit   # a ratio is named
         steps = "".join(f"<span>{p.date:%d %b %Y}: <b>{p.value:.0f}</b></span>" for p in points)
         items.append(f"<div class='card'><div>{escape(h.label)} ({escape(unit)})</div>"
                      f"<div class='trend'>{steps}</div></div>")

@@ -20,9 +20,9 @@ from formcheck.series import AngleSeries, PoseSeries
 
 # Depth difference of the hips (leg lengths) that tells the near leg in a side view.
 NEAR_SIDE_MIN_DEPTH = 0.1
-# The camera-view classifier (`estimate_view`), hand-set with the first movement analysis
-# (6a07331, 2026-11-22) and unchanged since; bench/accuracy.py's side, front and 45 deg rows
-# exercise it. Shoulder and hip width over torso length of an adult seen square on (MediaPipe):
+# The camera-view classifier (`estimate_view`), hand-set (history: bench/README.md);
+# bench/accuracy.py's side, front and 45 deg rows exercise it. Shoulder and hip width over torso
+# length of an adult seen square on (MediaPipe):
 SQUARE_ON_SHOULDER_RATIO, SQUARE_ON_HIP_RATIO = 0.70, 0.45
 # Image and world yaw agreeing within this many degrees are blended with these weights.
 YAW_AGREE_DEG, YAW_IMAGE_WEIGHT = 35, 0.65
@@ -334,7 +334,7 @@ class MovementContext:
     @cached_property
     def near_side(self) -> str | None:
         """The leg nearer the camera in a side view, from MediaPipe's relative depth of the hips
-        (rendered side views: 210-230 px apart, about 0.9 leg lengths); None in other views or
+        (their separation on rendered side views: bench/README.md); None in other views or
         when the hips are about level in depth (the subject turned during the clip)."""
         if self.view.view != "sagittal":
             return None

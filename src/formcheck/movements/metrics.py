@@ -43,7 +43,7 @@ def heel_rise(ctx: MovementContext, side: str, seg: Segment, a: int | None = Non
     foot pivoting on the ball (asin(rise / heel-to-ball length)); side view only (NaN otherwise).
 
     The heel's image height, not the heel-to-toe pitch: MediaPipe's toe point slides down and
-    forward while a flat foot dorsiflexes (14-18 deg of "pitch" on rendered flat feet), the heel
+    forward while a flat foot dorsiflexes (a pitch of its own on rendered flat feet), the heel
     point does not. Frames a..b (default the bottom plateau; median, so one jittery frame does
     not count) are compared with the lowest the heel gets (80th percentile of image y) in the
     frames where the toe is on the same support (within SAME_SURFACE_LEG of its height in the
@@ -51,9 +51,9 @@ def heel_rise(ctx: MovementContext, side: str, seg: Segment, a: int | None = Non
     Frames whose foot landmarks were at the picture's edge count for neither (kinematics.support).
 
     The ankle must rise with the heel: pivoting on the ball lifts it by its own lever (its
-    distance to the ball), about 0.6 of the heel's rise (rendered heel lifts: 0.62). A heel point
-    rising alone is the model misplacing it (a real split squat, a dumbbell in front of the planted
-    heel: heel 16-20 px up, ankle 6-8 px), so the lift is the smaller of the two angles."""
+    distance to the ball), about 0.6 of the heel's rise. A heel point rising alone is the model
+    misplacing it (a real split squat, a dumbbell in front of the planted heel), so the lift is the
+    smaller of the two angles. The figures measured on rendered and real feet: bench/README.md."""
     if ctx.measure_source("heel_lift") is None:
         return float("nan")
     ok = ctx.supported("heel_lift", side)[:, None]

@@ -44,11 +44,10 @@ from formcheck.movements.signals import nanpct, sigmoid
 MIN_CONFIDENCE = 0.5
 # A family is a candidate (its reps are checked for its pattern) from this feature score on.
 CANDIDATE_SCORE = 0.1
-# The feature scores are products of soft cut-offs that the pose model's noise pulls down (a
-# rendered side-view squat through the model: 0.28-0.33): from this score on the features are
-# clear evidence and the pattern check of the reps decides; below it the confidence falls with
-# the score (a rendered single-leg squat seen at 45 deg scores 0.14 as a lunge). Calibrated on
-# bench/accuracy.py's rendered matrix and bench/real_clips.py (2026-12-06).
+# The feature scores are products of soft cut-offs that the pose model's noise pulls down: from
+# this score on the features are clear evidence and the pattern check of the reps decides; below
+# it the confidence falls with the score. Calibrated on bench/accuracy.py's rendered matrix and
+# bench/real_clips.py; the scores measured there: bench/README.md.
 FEATURES_CLEAR = 0.3
 
 FAMILY_DEFAULT = {
@@ -245,9 +244,9 @@ def features(ctx: MovementContext) -> dict[str, float]:
 
 
 # The family scores' soft cut-offs: name -> (centre, width) of a logistic step, in the unit of the
-# feature it reads (leg lengths, degrees, shares of frames). Hand-set (first in 6a07331, 2026-11-22;
-# last changed in e3b5b6e, 2026-12-06) and checked on bench/accuracy.py's rendered matrix ("family
-# recognised") and bench/real_clips.py (family right / abstained / wrong): re-run both after a change.
+# feature it reads (leg lengths, degrees, shares of frames). Hand-set and checked on
+# bench/accuracy.py's rendered matrix ("family recognised") and bench/real_clips.py (family right /
+# abstained / wrong): re-run both after a change (history: bench/README.md).
 CUTS: dict[str, tuple[float, float]] = {
     "hips_above_standing_leg": (1.27, 0.03),   # hip_height_top_leg: on a support
     "hip_rise_leg": (0.22, 0.04),

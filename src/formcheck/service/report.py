@@ -43,10 +43,6 @@ def _e(value: object) -> str:
     return escape(str(value))
 
 
-def _flag_value(flag: Flag, value: float) -> str:
-    return labels.value_text(value, labels.unit_text(flag.unit), 2 if flag.unit == "ratio" else 1)
-
-
 def _where(flag: Flag) -> str:
     return "whole clip" if flag.rep_index is None else f"rep {flag.rep_index}"
 
@@ -62,14 +58,14 @@ def findings(movement: MovementReport) -> list[list[Flag]]:
 def _finding_card(group: list[Flag]) -> str:
     first = group[0]
     reps = ", ".join(f"{_where(f)}{f' ({f.side})' if f.side and f.side != 'both' else ''}: "
-                     f"{_flag_value(f, f.value)}" for f in group)
+                     f"{labels.flag_value_text(f.value, f.unit)}" for f in group)
     sign = "above" if first.direction == "above" else "below"
     details = "".join(f"<li>{_e(f.detail)}</li>" for f in group if f.detail)
     return (
         f"<div class='finding'><div><strong>{_e(first.label)}</strong> "
         f"<span class='muted'>({len(group)} {'time' if len(group) == 1 else 'times'})</span></div>"
         f"<div class='cue'>{_e(first.cue)}</div>"
-        f"<div>{_e(reps)}; flagged {sign} {_e(_flag_value(first, first.threshold))}.</div>"
+        f"<div>{_e(reps)}; flagged {sign} {_e(labels.flag_value_text(first.threshold, first.unit))}.</div>"
         + (f"<details><summary>For a clinician</summary><ul>{details}</ul></details>" if details else "")
         + f"<div class='muted'>{_e(labels.evidence_text(first.evidence, first.source, first.population))}</div></div>"
     )

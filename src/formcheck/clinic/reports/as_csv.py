@@ -69,17 +69,19 @@ def metric_rows(report: ScreeningReport) -> Iterable[dict[str, Any]]:
         yield row("", "msebt_score", None, "both", "anterior", "anterior_diff_pct_limb", score.anterior_diff_pct_limb,
                   "% limb length")
     for test in report.tests:
-        m = test.analysis.get("movement") or {}
-        for rep in m.get("reps", []):
-            rep_direction = rep.get("direction") or ""
-            for metric, value in rep.get("metrics", {}).items():
-                yield row(test.id, test.kind, rep["index"], rep["side"], rep_direction, metric, value,
-                          metric_unit(metric, value))
+        m = test.analysis.movement
+        if m is None:
+            continue
+        for rep in m.reps:
+            rep_direction = rep.direction or ""
+            for name, measured in rep.metrics.items():
+                yield row(test.id, test.kind, rep.index, rep.side, rep_direction, name, measured,
+                          metric_unit(name, measured))
             if test.kind != "msebt":
-                yield row(test.id, test.kind, rep["index"], rep["side"], rep_direction, "strategy",
-                          strategy(rep.get("metrics", {})), "text")
-        for metric, value in m.get("summary", {}).items():
-            yield row(test.id, test.kind, None, "", "", metric, value, metric_unit(metric, value))
+                yield row(test.id, test.kind, rep.index, rep.side, rep_direction, "strategy",
+                          strategy(rep.metrics), "text")
+        for name, measured in m.summary.items():
+            yield row(test.id, test.kind, None, "", "", name, measured, metric_unit(name, measured))
 
 
 def metrics_csv(report: ScreeningReport) -> str:

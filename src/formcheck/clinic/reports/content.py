@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
 
 from formcheck import labels
 from formcheck.clinic.history import history_png
@@ -23,26 +22,25 @@ from formcheck.clinic.reports.blocks import Block, Heading, KeyValues, Para, Pic
 from formcheck.clinic.reports.key_frames import report_key_frames
 from formcheck.clinic.reports.plots import angle_plot_png
 from formcheck.clinic.reports.star import star_png
-from formcheck.clinic.scoring import DIRECTIONS, LEGS, DirectionScore, ScoredTrial, SebtScore
+from formcheck.clinic.scoring import DIRECTIONS, LEGS, DirectionScore, ScoredTrial, ScoreFlag, SebtScore
+from formcheck.movements.report import Flag, MetricValue, metric_number
 from formcheck.movements.thresholds import ThresholdEntry, load_thresholds
 
 SCALE_WORDS = {"marker": "floor marker", "tape": "tape", "leg_length": "leg length", "image_limb": "limb in the video"}
 SOURCE_WORDS = {"user": "the test it was filmed for", "auto": "recognised"}
 
 
-def num(value: Any, digits: int = 1, unit: str = "") -> str:
-    """A number with its unit ('—' when not measured), as everywhere else in formcheck."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    return labels.value_text(value, unit, digits)
+num = labels.number_text   # a number with its unit, '—' when not measured
 
 
 def unit(code: str) -> str:
-    return "% limb length" if code in ("pct_limb", "pct_leg") else labels.unit_text(code)
+    return labels.unit_text(code, labels.CLINIC_UNITS)
 
 
-def _movement(test: ReportTest) -> dict[str, Any]:
-    return test.analysis.get("movement") or {}
+def _flag_cells(value: float, threshold: float, direction: str, unit_code: str) -> list[str]:
+    """A flag's value and cut-off in the report's words (one decimal, ratios too)."""
+    return [labels.flag_value_text(value, unit_code, labels.CLINIC_UNITS, digits=1),
+            labels.threshold_text(direction, threshold, unit_code, labels.CLINIC_UNITS)]
 
 
 def _label(test: ReportTest) -> str:
@@ -59,14 +57,15 @@ def _knee_dominant() -> ThresholdEntry:
     return load_thresholds()["knee_dominant_ratio"]
 
 
-def strategy(metrics: dict[str, Any]) -> str:
+def strategy(metrics: dict[str, MetricValue]) -> str:
     """Hip- or knee-dominant from the peak hip-to-knee flexion ratio (cut-off in thresholds.toml)."""
     entry = _knee_dominant()
-    ratio, knee = metrics.get("hip_knee_ratio"), metrics.get("peak_knee_flexion_deg")
-    if not isinstance(ratio, (int, float)) or isinstance(ratio, bool) or not math.isfinite(ratio):
+    ratio = metric_number(metrics.get("hip_knee_ratio"))
+    knee = metric_number(metrics.get("peak_knee_flexion_deg"))
+    if ratio is None or not math.isfinite(ratio):
         return "not measured"
     min_knee = entry.extra("min_knee_flexion_deg", 0.0)
-    if isinstance(knee, (int, float)) and knee < min_knee:
+    if knee is not None and knee < min_knee:
         return f"not assessed (knee < {min_knee:g}°)"
     return "knee-dominant" if entry.exceeded(ratio) else "hip-dominant"
 
@@ -147,9 +146,8 @@ def _sebt(report: ScreeningReport) -> list[Block]:
     if score.flags:
         blocks.append(Table(
             ["Flag", "Leg", "Value", "Cut-off", "Population", "Source"],
-            [[f.label, f.leg or "both", num(f.value, 1, unit(f.unit)),
-              f"{'>' if f.direction == 'above' else '<'} {f.threshold:g} {unit(f.unit)}", f.population, f.source]
-             for f in score.flags],
+            [[f.label, f.leg or "both", *_flag_cells(f.value, f.threshold, f.direction, f.unit), f.population,
+              f.source] for f in score.flags],
             set(range(len(score.flags))), widths=[2.2, 0.9, 1.2, 1.3, 3.6, 2.4]))
     else:
         blocks.append(Para("No mSEBT cut-off crossed."))
@@ -187,44 +185,38 @@ REP_COLUMNS: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-def _reasons(value: Any) -> str:
-    return "; ".join(str(v) for v in value) if isinstance(value, list) else str(value)
-
-
 def _test_section(test: ReportTest) -> list[Block]:
-    m = _movement(test)
+    m = test.analysis.movement
     blocks: list[Block] = [Heading(_label(test))]
     if test.notes:
         blocks.append(Para(f"Clinician's note: {test.notes}"))
-    if not m:
+    if m is None:
         return blocks + [Para("No movement analysis for this clip.")]
     clip = test.file_name or "without a name"
-    exercise = m.get("exercise_label") or labels.value_text(m.get("exercise"))
-    source = SOURCE_WORDS.get(m.get("exercise_source") or "", "")
+    exercise = m.exercise_label or labels.value_text(m.exercise)
+    source = SOURCE_WORDS.get(m.exercise_source, "")
     blocks.append(Para(
-        f"Clip {clip}: analysed as {exercise}{f' ({source})' if source else ''}, {labels.view_label(m.get('view'))}, "
-        f"{m.get('rep_count', 0)} complete {'trials' if test.kind == 'msebt' else 'reps'}, "
-        f"{m.get('partial_rep_count', 0)} partial.", muted=True))
+        f"Clip {clip}: analysed as {exercise}{f' ({source})' if source else ''}, {labels.view_label(m.view)}, "
+        f"{m.rep_count} complete {'trials' if test.kind == 'msebt' else 'reps'}, "
+        f"{m.partial_rep_count} partial.", muted=True))
     cols = REP_COLUMNS.get(test.kind, [])
     header = ["#", "Side", "Time (s)", "Full"] + [f"{h} ({u})" if u else h for _, h, u in cols]
     header += ["Valid"] if test.kind == "msebt" else ["Strategy"]
     header.append("Flags")
     rows: list[list[str]] = []
     flagged: set[int] = set()
-    for rep in m.get("reps", []):
-        mt = rep.get("metrics", {})
-        side = rep["side"] + (f" {rep['direction']}" if test.kind == "msebt" and rep.get("direction") else "")
-        row = [str(rep["index"]), side,
-               f"{rep['start_s']:.2f}–{rep['end_s']:.2f}", "yes" if rep.get("complete", True) else "partial"]
+    for rep in m.reps:
+        mt = rep.metrics
+        side = rep.side + (f" {rep.direction}" if test.kind == "msebt" and rep.direction else "")
+        row = [str(rep.index), side, f"{rep.start_s:.2f}–{rep.end_s:.2f}", "yes" if rep.complete else "partial"]
         row += [num(mt.get(k), 2 if k == "hip_knee_ratio" else 1) for k, _, _ in cols]
         if test.kind == "msebt":
-            valid = mt.get("valid")
-            row.append(num(valid) + (f" ({_reasons(mt['invalid_reasons'])})"
-                                     if valid is False and mt.get("invalid_reasons") else ""))
+            valid, reasons = mt.get("valid"), mt.get("invalid_reasons")
+            row.append(num(valid) + (f" ({reasons})" if valid is False and reasons else ""))
         else:
             row.append(strategy(mt))
-        row.append("; ".join(f["label"] for f in rep.get("flags", [])) or "—")
-        if rep.get("flags"):
+        row.append("; ".join(f.label for f in rep.flags) or "—")
+        if rep.flags:
             flagged.add(len(rows))
         rows.append(row)
     if rows:
@@ -232,10 +224,9 @@ def _test_section(test: ReportTest) -> list[Block]:
         blocks.append(Table(header, rows, flagged, widths=widths))
     else:
         blocks.append(Para("No rep found in this clip."))
-    unsupported = m.get("unsupported_measures", [])
-    if unsupported:
+    if m.unsupported_measures:
         blocks.append(Para("Not measured from this camera view: " + "; ".join(
-            f"{labels.measure_label(u['measure'])} ({u['advice']})" for u in unsupported), muted=True))
+            f"{labels.measure_label(u.measure)} ({u.advice})" for u in m.unsupported_measures), muted=True))
     return blocks
 
 
@@ -289,15 +280,18 @@ def _history(report: ScreeningReport) -> list[Block]:
     return blocks
 
 
-def all_flags(report: ScreeningReport) -> list[dict[str, Any]]:
-    out = []
+def all_flags(report: ScreeningReport) -> list[tuple[str, Flag | ScoreFlag]]:
+    """(where, flag) of every flag: each clip's per rep and whole-clip ones, then the mSEBT score's."""
+    out: list[tuple[str, Flag | ScoreFlag]] = []
     for test in report.tests:
-        m = _movement(test)
-        for rep in m.get("reps", []):
-            out += [{**f, "_where": f"{_label(test)}, rep {rep['index']}"} for f in rep.get("flags", [])]
-        out += [{**f, "_where": f"{_label(test)}, whole clip"} for f in m.get("flags", [])]
+        m = test.analysis.movement
+        if m is None:
+            continue
+        for rep in m.reps:
+            out += [(f"{_label(test)}, rep {rep.index}", f) for f in rep.flags]
+        out += [(f"{_label(test)}, whole clip", f) for f in m.flags]
     if report.sebt:
-        out += [{**f.model_dump(), "_where": f"mSEBT score{', ' + f.leg if f.leg else ''}"} for f in report.sebt.flags]
+        out += [(f"mSEBT score{', ' + f.leg if f.leg else ''}", f) for f in report.sebt.flags]
     return out
 
 
@@ -306,16 +300,15 @@ def _flags(report: ScreeningReport) -> list[Block]:
     blocks: list[Block] = [Heading("Flags explained")]
     if not flags:
         return blocks + [Para("No flag: no measure crossed its threshold.")]
-    rows = [[f["label"], f["_where"], num(f["value"], 1, unit(f["unit"])),
-             f"{'>' if f['direction'] == 'above' else '<'} {f['threshold']:g} {unit(f['unit'])}",
-             labels.evidence_text(f["evidence"], f["source"], f.get("population") or ""),
-             f.get("detail") or f.get("cue", "")] for f in flags]
+    rows = [[f.label, where, *_flag_cells(f.value, f.threshold, f.direction, f.unit),
+             labels.evidence_text(f.evidence, f.source, f.population),
+             f.detail or (f.cue if isinstance(f, Flag) else "")] for where, f in flags]
     return blocks + [Table(["Flag", "Where", "Value", "Threshold", "Evidence and source", "Explanation"],
                            rows, set(range(len(rows))), widths=[2, 1.8, 1, 1.1, 3.2, 3.2])]
 
 
 def _references(report: ScreeningReport) -> list[Block]:
-    sources = {f["source"] for f in all_flags(report)}
+    sources = {f.source for _, f in all_flags(report)}
     if report.sebt:
         sources.add(report.sebt.measurement_error.source)
         th = load_thresholds()

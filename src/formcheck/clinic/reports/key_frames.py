@@ -9,7 +9,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from formcheck.clinic.report_model import ReportTest
 from formcheck.config import Settings
 from formcheck.kinematics import compute_kinematics
+from formcheck.movements.report import Rep, metric_number
 from formcheck.outputs import VIDEO_ANGLE_LABELS, draw_joint_angles, draw_legend, draw_skeleton, read_angles_csv
 from formcheck.series import load_series
 from formcheck.sources import iter_frames, probe
@@ -36,47 +36,38 @@ class KeyFrame:
     image: np.ndarray | None  # BGR with skeleton and angles drawn; None when no source is left
 
 
-def _movement(test: ReportTest) -> dict[str, Any]:
-    return test.analysis.get("movement") or {}
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def key_frame_targets(test: ReportTest) -> list[tuple[str, str, float]]:
     """(id, label, time) of the frames worth showing: maximal reach of the longest valid trial
     per stance leg and direction, bottom of the deepest complete lunge per front leg, top of
     the highest step-up per lead leg."""
-    reps = [r for r in _movement(test).get("reps", []) if r.get("complete", True)]
-    groups: dict[tuple[str, str | None], dict[str, Any]] = {}
+    movement = test.analysis.movement
+    reps = [r for r in movement.reps if r.complete] if movement is not None else []
+    best: dict[tuple[str, str | None], tuple[float, Rep]] = {}   # (side, direction) -> (score, rep)
     for rep in reps:
-        m = rep.get("metrics", {})
+        m = rep.metrics
         if test.kind == "msebt":  # valid trials first, then the longest reach
-            reach = m.get("reach_pct_leg") if _number(m.get("reach_pct_leg")) else -math.inf
-            score = reach + (0.0 if m.get("valid") is not False else -1e6)
-        elif test.kind == "lunge":
-            score = m.get("peak_knee_flexion_deg")
+            reach = metric_number(m.get("reach_pct_leg"))
+            score = (-math.inf if reach is None else reach) + (0.0 if m.get("valid") is not False else -1e6)
         else:
-            score = m.get("hip_rise_pct_leg")
-        score = score if _number(score) else -math.inf
-        key = (rep["side"], rep.get("direction") if test.kind == "msebt" else None)
-        if key not in groups or score > groups[key]["_score"]:
-            groups[key] = {**rep, "_score": score}
+            measured = metric_number(m.get("peak_knee_flexion_deg" if test.kind == "lunge" else "hip_rise_pct_leg"))
+            score = -math.inf if measured is None else measured
+        key = (rep.side, rep.direction if test.kind == "msebt" else None)
+        if key not in best or score > best[key][0]:
+            best[key] = (score, rep)
     out = []
-    for (side, direction), rep in sorted(groups.items(), key=lambda kv: kv[1]["index"]):
+    for (side, direction), (_, rep) in sorted(best.items(), key=lambda kv: kv[1][1].index):
         if test.kind == "msebt":
-            t = rep.get("events", {}).get("max_reach", rep["bottom_s"])
-            label = f"Maximal reach: {side} stance, {direction or 'reach'}, trial {rep['index']}"
-            if rep.get("metrics", {}).get("valid") is False:
+            t = rep.events.get("max_reach", rep.bottom_s)
+            label = f"Maximal reach: {side} stance, {direction or 'reach'}, trial {rep.index}"
+            if rep.metrics.get("valid") is False:
                 label += " (invalid trial: no valid one in this clip)"
         elif test.kind == "lunge":
-            t = rep["bottom_s"]
-            label = f"Bottom of the lunge: {side} leg in front, rep {rep['index']}"
+            t = rep.bottom_s
+            label = f"Bottom of the lunge: {side} leg in front, rep {rep.index}"
         else:
-            t = rep["bottom_s"]
-            label = f"Top of the step-up: {side} lead leg, rep {rep['index']}"
-        out.append((f"{test.id}:{rep['index']}", label, float(t)))
+            t = rep.bottom_s
+            label = f"Top of the step-up: {side} lead leg, rep {rep.index}"
+        out.append((f"{test.id}:{rep.index}", label, float(t)))
     return out
 
 
@@ -103,10 +94,10 @@ def _draw_from_landmarks(test: ReportTest, frames: list[np.ndarray | None], time
     """Draw the cleaned skeleton and the angles on source-video frames (as the annotated video does)."""
     folder = test.folder
     assert folder is not None
-    settings = Settings.model_validate(test.analysis.get("settings") or {})
+    settings = Settings.model_validate(test.analysis.settings)
     clean, _ = compute_kinematics(load_series(folder / "landmarks.npz"), settings.kinematics)
     angles = read_angles_csv(folder / "angles.csv")
-    angles.withheld = dict(test.analysis.get("withheld_measures") or {})
+    angles.withheld = dict(test.analysis.withheld_measures)
     for image, t in zip(frames, times):
         if image is None:
             continue

@@ -12,8 +12,8 @@ from formcheck.outputs import plot_angles, read_angles_csv
 
 def angle_plot_png(test: ReportTest) -> tuple[bytes, str] | None:
     """(PNG, plane) of the plane the camera saw (frontal for a front view, else sagittal)."""
-    movement = test.analysis.get("movement") or {}
-    plane = "frontal" if movement.get("view") == "frontal" else "sagittal"
+    movement = test.analysis.movement
+    plane = "frontal" if movement is not None and movement.view == "frontal" else "sagittal"
     folder = test.folder
     if folder is None:
         return None
@@ -22,10 +22,11 @@ def angle_plot_png(test: ReportTest) -> tuple[bytes, str] | None:
             return kept.read_bytes(), plane
     if not (folder / "angles.csv").exists():
         return None
-    spans = [(r["start_s"], r["end_s"], f"{r['index']}{r['side'][0].upper()}") for r in movement.get("reps", [])]
+    reps = movement.reps if movement is not None else []
+    spans = [(r.start_s, r.end_s, f"{r.index}{r.side[0].upper()}") for r in reps]
     with tempfile.TemporaryDirectory() as tmp:
         angles = read_angles_csv(folder / "angles.csv")
-        angles.withheld = dict(test.analysis.get("withheld_measures") or {})
+        angles.withheld = dict(test.analysis.withheld_measures)
         plot_angles(angles, tmp, spans)
         data = (Path(tmp) / f"{plane}.png").read_bytes()
     if test.cache_dir is not None:

@@ -72,9 +72,8 @@ def reach_on_floor_cm(ctx: MovementContext, stance: str, rest: slice, i: int) ->
 
     The straight distance, not its projection on an estimated grid line: the protocol asks for a
     light touch on the line, so the distance from the grid's centre (the stance toe) to the
-    touch is the reach. MediaPipe's heel-to-toe line on the floor, the
-    only estimate of the line's direction, is 7-13 deg off in rendered side views, which cost
-    1-3 cm at 53 cm."""
+    touch is the reach. MediaPipe's heel-to-toe line on the floor, the only estimate of the line's
+    direction, is several degrees off in rendered side views (the figures: bench/README.md)."""
     fs = ctx.floor_scale
     assert fs is not None, "called only for a clip with a floor marker"
 

@@ -20,14 +20,13 @@ from formcheck.movements.signals import at, clean, nanmax, nanmin, nanpct
 KNEE_DRIVE_HIP_DEG = 60.0
 KNEE_DRIVE_HEIGHT = 0.80      # free knee this many leg lengths above the box surface
 # While the hips rise a foot stays planted on the support, this close to its place (leg lengths;
-# 75th percentile of the frames: a planted foot's point moves up to ~0.14 on real step-ups as the
-# shin rolls over it, a box jump carries the feet up by the box height, 0.24-0.29 on rendered
-# ones), and a knee straightens by at least STEP_KNEE_EXTENSION_DEG over the rise and again over
-# its upper half, without bending again by as much: the lead leg lifts the body (real step-ups
-# 75-108 deg over the rise, 21-46 over its upper half; rendered 44-88), whereas a jump's knees
-# straighten to take off, then hold or bend in the air and bend to land. The knee also decides
-# where the image cannot: from the front a jump toward the camera and up onto a box keeps the
-# feet nearer their place in the picture.
+# 75th percentile of the frames: a planted foot's point moves a little as the shin rolls over it,
+# a box jump carries the feet up by the box height), and a knee straightens by at least
+# STEP_KNEE_EXTENSION_DEG over the rise and again over its upper half, without bending again by
+# as much: the lead leg lifts the body, whereas a jump's knees straighten to take off, then hold
+# or bend in the air and bend to land. The knee also decides where the image cannot: from the
+# front a jump toward the camera and up onto a box keeps the feet nearer their place in the
+# picture. The figures measured on real and rendered step-ups: bench/README.md.
 PLANTED = 0.20
 STEP_KNEE_EXTENSION_DEG = 15.0
 
