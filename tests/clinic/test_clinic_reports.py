@@ -24,7 +24,7 @@ from formcheck.clinic.scoring import Trial, score_sebt
 from formcheck.outputs import read_angles_csv, read_mot
 from scripted_analysis import scripted_analysis
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "samples" / "lunge_synthetic_side.mp4"
 CODE = "RUN-014"
 # best valid reach, % of limb length, per stance leg and direction (trial 2 of the right leg is invalid)

@@ -25,7 +25,7 @@ from web_support import open_results, placeholders, upload, wait_done, wait_unti
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-LUNGE = Path(__file__).resolve().parents[1] / "samples" / "lunge_synthetic_side.mp4"
+LUNGE = Path(__file__).resolve().parents[2] / "samples" / "lunge_synthetic_side.mp4"
 SIZES = ((390, 844), (1280, 800))
 A4_PRINTABLE_PX = 688  # 210 mm less 2 x 14 mm margins, at 96 px per inch
 UNKNOWN_ID = "0123456789abcdef0123456789abcdef"

@@ -28,8 +28,7 @@ import httpx2
 
 from clinic_support import API as CLINIC
 from clinic_support import PASSWORD
-from test_hardening_limits import serve
-from test_service import API, SAMPLE, cut_clip
+from service_support import API, SAMPLE, cut_clip, serve
 
 TMPFS_MB = 24
 SERVER_ENV = {"FORMCHECK_MIN_FREE_DISK_MB": "1", "FORMCHECK_STORAGE_RETRY_AFTER_S": "120"}

@@ -13,7 +13,7 @@ from formcheck.landmarks import NUM_LANDMARKS
 from formcheck.series import PoseSeries
 from formcheck.sources import iter_frames, probe
 
-SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "lunge_synthetic_side.mp4"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "lunge_synthetic_side.mp4"
 
 
 @pytest.mark.parametrize(("rate", "fps", "step"), [(15, 30, 2), (15, 29.97, 2), (15, 60, 4), (15, 25, 1),

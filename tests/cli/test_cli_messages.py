@@ -20,7 +20,7 @@ from formcheck.movements.feedback import fill_feedback
 from formcheck.pose.quiet import NATIVE_LOGS_ENV, quiet_native_logs
 from media_factory import write_video
 
-SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "lunge_synthetic_side.mp4"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "lunge_synthetic_side.mp4"
 NATIVE_MARKERS = ("LiteRT", "XNNPACK", "W0000", "model_load.cc", "InitGoogle")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "src" / "formcheck"
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "formcheck"
 
 # None: pose/detector.py holds the MediaPipe adapter that landmarker.py and parallel.py both use.
 KNOWN_MODULE_CYCLES: list[set[str]] = []

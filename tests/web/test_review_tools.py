@@ -24,7 +24,7 @@ from web_support import api, open_results, upload, wait_done, wait_until
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
 
 SQUAT = "videos/squat_side_01.mp4"
-LUNGE = Path(__file__).resolve().parents[1] / "samples" / "lunge_synthetic_side.mp4"
+LUNGE = Path(__file__).resolve().parents[2] / "samples" / "lunge_synthetic_side.mp4"
 HIP, KNEE, ANKLE = {"left": 23, "right": 24}, {"left": 25, "right": 26}, {"left": 27, "right": 28}
 
 VIDEO_FINGERPRINT = """() => {

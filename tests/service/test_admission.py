@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from formcheck.service import create_app
 from service_support import API, media_entries, scripted_server, service_settings
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "load.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_full_queue_is_429_with_retry_after_before_the_body_is_read(tmp_path):
     settings = service_settings(tmp_path, max_queued=1, retry_after_s=7)
     with TestClient(create_app(settings)) as client:
         client.app.state.manager.shutdown()  # no worker takes the job: it stays queued
-        sample = (Path(__file__).parents[1] / "samples" / "lunge_synthetic_side.mp4").read_bytes()
+        sample = (Path(__file__).parents[2] / "samples" / "lunge_synthetic_side.mp4").read_bytes()
         first = client.post(API, files={"file": ("a.mp4", sample, "video/mp4")})
         assert first.status_code == 202
         refused = client.post(API, files={"file": ("b.mp4", b"\0" * 50_000, "video/mp4")})

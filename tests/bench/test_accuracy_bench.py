@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-_PATH = Path(__file__).resolve().parent.parent / "bench" / "accuracy.py"
+_PATH = Path(__file__).resolve().parents[2] / "bench" / "accuracy.py"
 
 
 @pytest.fixture(scope="module")

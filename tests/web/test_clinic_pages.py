@@ -29,7 +29,7 @@ from browser_support import launch_chromium, require_browser, run_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LUNGE = REPO / "samples" / "lunge_synthetic_side.mp4"
 LUNGE_NAME = "RUN-07 lunge.mp4"
 EMAIL, PASSWORD = "pages@example.org", "correct horse battery"

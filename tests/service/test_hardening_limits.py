@@ -9,14 +9,10 @@ server trusts from loopback (`--forwarded-allow-ips` default).
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,7 +23,7 @@ import httpx2
 from fastapi.testclient import TestClient
 
 from formcheck.service import create_app
-from test_service import API, SAMPLE, cut_clip, poll, service_settings
+from service_support import API, SAMPLE, cut_clip, poll, serve, service_settings
 
 BOUNDARY = "limitsboundary"
 # The server of this module: a queue of 2, 3 uploads per client, short timeouts.
@@ -40,44 +36,6 @@ SERVER_ENV = {
     "FORMCHECK_BODY_RATE_GRACE_S": "4",
 }
 SOCKET_TIMEOUT_S = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class Server:
-    port: int
-    pid: int
-
-
-@contextmanager
-def serve(data_dir: Path, env: dict[str, str], log: bool = True) -> Iterator[Server]:
-    """`formcheck serve` on a free loopback port (one lite worker); its output in data_dir/server.log if `log`."""
-    data_dir.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    with open(data_dir / "server.log" if log else os.devnull, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "formcheck.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
-             "--workers", "1", "--model", "lite"], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (data_dir / "server.log").read_text() if log else "the server exited"
-            try:
-                if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.2)
-        yield Server(port, process.pid)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ with no traceback, from the API a 4xx JSON error or a job failed with a reason, 
 Nothing is left behind (no output folder for a refused file, no upload folder on the server).
 
 Already covered elsewhere, not repeated here: probe-level errors of these files in
-tests/test_sources.py (messages), the text-named-.mp4 upload and the no-person job in
-tests/test_service.py.
+tests/sources/test_sources.py (messages), the text-named-.mp4 upload and the no-person job in
+tests/service/test_service.py.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from formcheck.movements import analyze_movement
 from formcheck.movements.report import Flag, MovementReport, Rep
 from formcheck.series import PoseSeries
 
-_PATH = Path(__file__).resolve().parent.parent / "bench" / "real_clips.py"
+_PATH = Path(__file__).resolve().parents[2] / "bench" / "real_clips.py"
 _spec = importlib.util.spec_from_file_location("bench_real_clips", _PATH)
 rc = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = rc

@@ -17,7 +17,7 @@ from clinic_support import API as CLINIC
 from clinic_support import athlete_with_screening, register
 from formcheck.service import create_app
 from formcheck.service.routers.web import WEB_DIR
-from test_service import API, SAMPLE, cut_clip, poll, service_settings
+from service_support import API, SAMPLE, cut_clip, poll, service_settings
 
 PAGES = ("/", "/clinic", "/live")
 

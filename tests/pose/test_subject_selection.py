@@ -256,7 +256,7 @@ def test_two_people_one_after_the_other_are_counted_as_two(samples_dir, tmp_path
 def test_cli_says_when_nobody_is_at_the_point(tmp_path, capsys):
     from formcheck.cli import main
 
-    sample = __import__("pathlib").Path(__file__).parents[1] / "samples" / "lunge_synthetic_side.mp4"
+    sample = __import__("pathlib").Path(__file__).parents[2] / "samples" / "lunge_synthetic_side.mp4"
     code = main(["analyze", str(sample), "--out", str(tmp_path), "--model", "lite", "-q", "--subject", "0.02,0.02@0"])
     err = capsys.readouterr().err
     assert code == 2 and "no person at x=0.02, y=0.02" in err and "leave the subject on auto" in err

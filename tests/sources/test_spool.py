@@ -10,7 +10,7 @@ import pytest
 from formcheck.sources import VideoInfo, iter_frames, probe
 from formcheck.spool import FrameSpool
 
-SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "lunge_synthetic_side.mp4"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "lunge_synthetic_side.mp4"
 
 
 def _info(width: int, height: int, seconds: float = 2.0, fps: float = 30.0) -> VideoInfo:

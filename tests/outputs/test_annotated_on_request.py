@@ -13,7 +13,7 @@ from formcheck.outputs.video import probe_codec
 from formcheck.pipeline import analyze_video, render_annotated_video
 from formcheck.sources import iter_frames, probe
 
-SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "lunge_synthetic_side.mp4"
+SAMPLE = Path(__file__).resolve().parents[2] / "samples" / "lunge_synthetic_side.mp4"
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """Property-based tests (hypothesis) of angles, filters, gap filling and segmentation (issue #6, item 5).
 
-tests/test_angles.py already checks similarity invariance and the mirror on a constructed side
-pose, and tests/test_segment_movements.py rep counts under noise and time scaling; these add
+tests/kinematics/test_angles.py already checks similarity invariance and the mirror on a constructed side
+pose, and tests/movements/test_segment_movements.py rep counts under noise and time scaling; these add
 properties over *arbitrary* inputs: random landmark sets, random gap patterns and timestamps,
 random rep trains.
 """

@@ -16,13 +16,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
+from db_support import OLD_JOBS_SCHEMA
 from formcheck.clinic.store import ClinicStore
 from formcheck.db.engine import dispose_engines
 from formcheck.db.migrate import upgrade
 from formcheck.db.tables import metadata
 from formcheck.service.store import DONE, FAILED, QUEUED, RUNNING, DatabaseBusyError, JobStore, is_busy, is_disk_full
 from pg_support import postgres_bindir, postgres_server
-from test_service_scale import OLD_SCHEMA as OLD_JOBS_SCHEMA
 
 # The clinic tables as the release before Alembic created them at clinic_schema version 1.
 OLD_CLINIC_V1 = """

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from clinic_support import API, athlete_with_screening, clinic_app, register
-from test_service import SAMPLE, cut_clip
+from service_support import SAMPLE, cut_clip
 
 POLL_TIMEOUT_S = 300
 

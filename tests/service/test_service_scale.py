@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from clinic_support import API as CLINIC_API
 from clinic_support import athlete_with_screening, register
+from db_support import OLD_JOBS_SCHEMA
 from formcheck.clinic.scoring import score_sebt
 from formcheck.service.app import create_app
 from formcheck.service.jobs import JobManager
@@ -31,28 +32,6 @@ from service_support import API, media_entries, poll, service_settings
 
 SCALE = {"leg_length_left_cm": 92.5, "leg_length_right_cm": 91.0, "marker_size_cm": 15.0}
 NO_SCALE = dict.fromkeys(SCALE)
-
-# The jobs table as the first release created it (before the scale columns).
-OLD_SCHEMA = """
-CREATE TABLE jobs (
-    id            TEXT PRIMARY KEY,
-    status        TEXT NOT NULL,
-    exercise      TEXT NOT NULL,
-    model         TEXT NOT NULL,
-    input_name    TEXT NOT NULL,
-    file_name     TEXT NOT NULL DEFAULT '',
-    progress      REAL NOT NULL DEFAULT 0,
-    stage         TEXT NOT NULL DEFAULT '',
-    attempts      INTEGER NOT NULL DEFAULT 0,
-    error_code    TEXT,
-    error_message TEXT,
-    error_hint    TEXT,
-    created_at    TEXT NOT NULL,
-    updated_at    TEXT NOT NULL
-);
-CREATE INDEX jobs_status ON jobs(status);
-"""
-
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
@@ -123,7 +102,7 @@ def test_old_database_is_migrated_and_its_jobs_still_run(tmp_path, clip):
     (settings.media_dir / old).mkdir(parents=True)
     (settings.media_dir / old / "input.mp4").write_bytes(clip.read_bytes())
     with sqlite3.connect(settings.db_path) as conn:
-        conn.executescript(OLD_SCHEMA)
+        conn.executescript(OLD_JOBS_SCHEMA)
         conn.execute("INSERT INTO jobs (id, status, exercise, model, input_name, file_name, created_at, updated_at)"
                      " VALUES (?, 'queued', 'auto', 'lite', 'input.mp4', 'old.mp4', '2025-01-01T00:00:00+00:00',"
                      " '2025-01-01T00:00:00+00:00')", (old,))
