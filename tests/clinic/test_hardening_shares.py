@@ -131,6 +131,7 @@ def test_athlete_page_is_in_plain_words(client):
         assert raw not in page
 
 
+@pytest.mark.jobs
 def test_share_tokens_do_not_reach_the_access_log(tmp_path):
     with run_server(tmp_path / "data", log_level="info") as server:
         def call(method, path, body=None, token=None):

@@ -114,7 +114,7 @@ def pg():
         dispose_engines()  # close the pooled connections before the server goes
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.jobs)])
 def url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'formcheck.sqlite3'}"
@@ -388,6 +388,7 @@ def upgrade_in_a_new_process(url: str) -> None:
     upgrade(url)
 
 
+@pytest.mark.jobs
 def test_two_processes_starting_at_once_upgrade_the_database_once(url):
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=upgrade_in_a_new_process, args=(url,)) for _ in range(2)]

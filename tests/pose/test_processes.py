@@ -26,18 +26,21 @@ def die(x, report):
     return x
 
 
+@pytest.mark.jobs
 def test_results_in_task_order_and_progress_adds_up():
     done = []
     assert run_parallel(square_after_work, [(25,), (3,), (12,)], done.append) == [625, 9, 144]
     assert sum(done) == 25 + 3 + 12
 
 
+@pytest.mark.jobs
 def test_a_user_facing_error_in_a_worker_reaches_the_caller_with_its_hint():
     with pytest.raises(InputFileError) as caught:
         run_parallel(fail_like_a_bad_file, [(0,), (1,)])
     assert caught.value.hint == "Export the clip again."
 
 
+@pytest.mark.jobs
 def test_a_worker_that_dies_is_an_error_not_a_partial_result():
     with pytest.raises(RuntimeError, match="exit code 3"):
         run_parallel(die, [(0,), (1,)])

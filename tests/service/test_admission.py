@@ -21,6 +21,8 @@ from fastapi.testclient import TestClient
 from formcheck.service import create_app
 from service_support import API, media_entries, scripted_server, service_settings
 
+pytestmark = pytest.mark.jobs  # a server process and its analysis process
+
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
 
 

@@ -124,6 +124,7 @@ def test_api_refuses_with_4xx_json_and_keeps_nothing(name, corpus, service):
     assert media(settings) == before
 
 
+@pytest.mark.jobs
 def test_cli_error_has_no_traceback_as_a_real_process(corpus, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "formcheck.cli", "analyze", str(corpus["truncated-index-at-end"]),

@@ -40,6 +40,8 @@ from formcheck.service.app import create_app
 from formcheck.service.store import JobStore
 from formcheck.service.worker import run_job
 
+pytestmark = pytest.mark.jobs  # analysis processes and server processes
+
 TIMEOUT_S = 240
 
 

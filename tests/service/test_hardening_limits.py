@@ -81,6 +81,7 @@ def upload(port: int, clip: Path, client_ip: str) -> httpx2.Response:
                       headers={"X-Forwarded-For": client_ip}, timeout=60)
 
 
+@pytest.mark.jobs
 def test_slow_uploads_hold_no_queue_place_and_are_cut_off_below_the_minimum_rate(server, clip):
     # As many stalled uploads as the queue has places: they used to reserve them all (429 queue_full for everyone).
     stalled = [slow_upload(server, "10.0.0.1") for _ in range(2)]
@@ -99,6 +100,7 @@ def test_slow_uploads_hold_no_queue_place_and_are_cut_off_below_the_minimum_rate
             sock.close()
 
 
+@pytest.mark.jobs
 def test_uploads_per_client_are_capped_apart_from_the_queue(server, clip):
     stalled = [slow_upload(server, "10.0.0.2") for _ in range(3)]
     try:
@@ -114,6 +116,7 @@ def test_uploads_per_client_are_capped_apart_from_the_queue(server, clip):
             sock.close()
 
 
+@pytest.mark.jobs
 def test_headers_sent_too_slowly_close_the_connection(server):
     with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT_S) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow")  # never finished
@@ -122,6 +125,7 @@ def test_headers_sent_too_slowly_close_the_connection(server):
         assert time.monotonic() - started < SOCKET_TIMEOUT_S
 
 
+@pytest.mark.jobs
 def test_a_huge_declared_json_body_is_refused_before_it_is_sent(server):
     with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT_S) as sock:
         sock.sendall(b"POST /api/v1/clinic/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -130,6 +134,7 @@ def test_a_huge_declared_json_body_is_refused_before_it_is_sent(server):
     assert status == 413 and body["code"] == "request_too_large" and "1,048,576" in body["message"]
 
 
+@pytest.mark.jobs
 def test_a_chunked_json_body_is_cut_off_at_the_limit(server):
     with socket.create_connection(("127.0.0.1", server), timeout=SOCKET_TIMEOUT_S) as sock:
         sock.sendall(b"POST /api/v1/clinic/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
@@ -171,6 +176,7 @@ def test_frame_rate_and_pixel_frame_caps(tmp_path, clip, limit, words):
     assert words in refused.json()["message"]
 
 
+@pytest.mark.jobs
 @pytest.mark.parametrize("limit, code, words", [
     ({"job_timeout_s": 0.5}, "job_time_limit", "longer than its"),
     ({"job_cpu_s": 1.0}, "job_cpu_limit", "CPU time"),

@@ -89,6 +89,7 @@ def test_hsts_only_over_https(tmp_path):
         assert "strict-transport-security" not in client.get("/healthz").headers
 
 
+@pytest.mark.jobs
 def test_patient_data_is_no_store_and_pages_are_not(service, done_job):
     for path in ("", "/report", "/video", "/angles.csv"):
         response = service.get(f"{API}/{done_job}{path}")
@@ -102,6 +103,7 @@ def test_patient_data_is_no_store_and_pages_are_not(service, done_job):
     assert "no-store" not in service.get("/").headers.get("cache-control", "")
 
 
+@pytest.mark.jobs
 def test_head_on_the_video_answers_like_get_without_a_body(service, done_job):
     get = service.get(f"{API}/{done_job}/video")
     head = service.head(f"{API}/{done_job}/video")
@@ -110,6 +112,7 @@ def test_head_on_the_video_answers_like_get_without_a_body(service, done_job):
     assert head.headers["content-type"] == "video/mp4" and head.headers["accept-ranges"] == "bytes"
 
 
+@pytest.mark.jobs
 def test_invalid_ranges_answer_in_the_json_error_shape(service, done_job):
     url = f"{API}/{done_job}/video"
     size = len(service.get(url).content)
@@ -121,6 +124,8 @@ def test_invalid_ranges_answer_in_the_json_error_shape(service, done_job):
     assert service.get(url, headers={"Range": "bytes=0-9"}).status_code == 206  # valid ranges still work
 
 
+@pytest.mark.browser
+@pytest.mark.jobs
 def test_pages_work_in_a_browser_under_the_csp(tmp_path):
     """Chromium reports no CSP violation on the pages, and their scripts run (the upload page
     fills its exercise list from the API, the clinic page shows its login form)."""

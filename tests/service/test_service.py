@@ -69,6 +69,7 @@ def done_job(service, short_clip):
     return {"id": job_id, "created": response, "body": body, "seen": seen}
 
 
+@pytest.mark.jobs
 def test_upload_returns_202_with_location(done_job):
     created = done_job["created"]
     assert created.status_code == 202
@@ -77,6 +78,7 @@ def test_upload_returns_202_with_location(done_job):
     assert len(done_job["id"]) == 32
 
 
+@pytest.mark.jobs
 def test_job_runs_to_done_with_progress(done_job):
     body = done_job["body"]
     assert body["status"] == "done", body.get("error")
@@ -87,6 +89,7 @@ def test_job_runs_to_done_with_progress(done_job):
     assert [p for _, p in done_job["seen"]] == sorted(p for _, p in done_job["seen"])  # never goes back
 
 
+@pytest.mark.jobs
 def test_results_contain_reps_and_angles(done_job):
     analysis = done_job["body"]["analysis"]
     assert analysis["movement"]["rep_count"] >= 1
@@ -131,6 +134,7 @@ def test_results_equal_the_pipeline(short_clip, tmp_path):
                 assert value == pytest.approx(want, abs=1.0), (summary["name"], key)
 
 
+@pytest.mark.jobs
 def test_video_served_with_range(service, done_job):
     client, _ = service
     url = done_job["body"]["links"]["video"]
@@ -145,6 +149,7 @@ def test_video_served_with_range(service, done_job):
     assert part.headers["content-range"] == f"bytes 0-99/{len(full.content)}"
 
 
+@pytest.mark.jobs
 def test_angles_csv_served(service, done_job):
     client, _ = service
     response = client.get(done_job["body"]["links"]["angles_csv"])
@@ -155,6 +160,7 @@ def test_angles_csv_served(service, done_job):
     assert len(rows) == done_job["body"]["analysis"]["input"]["frames"]
 
 
+@pytest.mark.jobs
 def test_plots_served_and_names_validated(service, done_job):
     client, _ = service
     for url in done_job["body"]["links"]["plots"].values():
@@ -167,6 +173,7 @@ def test_plots_served_and_names_validated(service, done_job):
         assert response.json()["code"] == "not_found"
 
 
+@pytest.mark.jobs
 def test_report_page(service, done_job):
     client, _ = service
     response = client.get(f"{API}/{done_job['id']}/report")
@@ -223,6 +230,7 @@ def test_unknown_id_is_404(service):
     assert client.delete(f"{API}/{uuid.uuid4().hex}").status_code == 404
 
 
+@pytest.mark.jobs
 def test_delete_while_running_stops_the_worker(service, done_job, short_clip):
     """The analysis is held in its pose stage: it ends only by noticing the deletion at a progress write."""
     client, settings = service
@@ -244,6 +252,7 @@ def test_delete_while_running_stops_the_worker(service, done_job, short_clip):
     assert not (settings.media_dir / job_id).exists()  # and it left nothing behind
 
 
+@pytest.mark.jobs
 def test_no_person_clip_fails_with_reason_then_delete(tmp_path):
     """The pipeline's own failure (its pose stage finds nobody) becomes the job's error."""
     settings = service_settings(tmp_path / "service")
@@ -311,6 +320,7 @@ def test_oversize_stream_is_refused_before_the_end(tmp_path):
     assert media_entries(settings) == set()
 
 
+@pytest.mark.jobs
 def test_restart_requeues_or_fails_stuck_jobs(tmp_path):
     """Embedded queue only: with Postgres, a silent worker's jobs are swept (test_scale_workers.py)."""
     settings = service_settings(tmp_path, database_url=None, s3_bucket=None)
@@ -345,6 +355,7 @@ def test_restart_requeues_or_fails_stuck_jobs(tmp_path):
         assert not (settings.media_dir / again / "results.partial").exists()
 
 
+@pytest.mark.jobs
 def test_shutdown_stops_running_job_for_recovery(tmp_path, short_clip):
     """Stopping the server kills running analyses. Embedded: they stay `running` (re-queued at the next
     start); Postgres: they go back to `queued` at once, for another worker."""
@@ -419,6 +430,7 @@ def test_settings_from_environment(monkeypatch, tmp_path):
     assert isinstance(settings.pipeline_settings(), Settings)
 
 
+@pytest.mark.jobs
 def test_delete_removes_video_and_results(service, done_job):
     """Last in the module: removes the shared job."""
     client, settings = service

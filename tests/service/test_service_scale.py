@@ -95,6 +95,7 @@ def test_schema_documents_the_scale_fields(idle):
     assert "marker_size_cm" in clip_fields and "leg_length_left_cm" not in clip_fields  # the athlete's are used
 
 
+@pytest.mark.jobs
 def test_old_database_is_migrated_and_its_jobs_still_run(tmp_path, clip):
     settings = service_settings(tmp_path, database_url=None)  # an old release's SQLite file, in either test mode
     settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,8 @@ from formcheck.sources import probe
 from scripted_analysis import scripted_analysis
 from service_support import API, SAMPLE, cut_clip, poll, service_settings
 
+pytestmark = pytest.mark.jobs  # an analysis process
+
 
 @pytest.fixture(scope="module")
 def job(tmp_path_factory):

@@ -40,7 +40,7 @@ def s3_storage(s3, bucket: str) -> S3Storage:
     return S3Storage(bucket, s3.endpoint_url, access_key_id=s3.access_key, secret_access_key=s3.secret_key)
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.jobs)])
 def storage(request, tmp_path):
     if request.param == "local":
         return LocalStorage(tmp_path / "store")
@@ -117,6 +117,7 @@ def test_delete_removes_one_job_only(storage, tmp_path):
     assert tree(tmp_path / "kept") == tree(results)
 
 
+@pytest.mark.jobs
 def test_s3_storage_is_picklable_for_the_analysis_processes(s3, tmp_path):
     storage = s3_storage(s3, s3.new_bucket())
     clip = tmp_path / "clip.mp4"
@@ -128,6 +129,7 @@ def test_s3_storage_is_picklable_for_the_analysis_processes(s3, tmp_path):
     assert (tmp_path / "copy.mp4").read_bytes() == b"clip"
 
 
+@pytest.mark.jobs
 def test_an_unreachable_or_refusing_storage_says_so(s3, tmp_path):
     closed = S3Storage("formcheck", "http://127.0.0.1:9", access_key_id="k", secret_access_key="s")
     with pytest.raises(StorageUnavailableError, match=r"bucket formcheck\) could not read job/input.mp4"):
@@ -177,6 +179,7 @@ def done_job(s3_service, short_clip) -> str:
     return body["id"]
 
 
+@pytest.mark.jobs
 def test_the_clip_and_results_are_in_the_bucket(s3, s3_service, done_job):
     _, _, bucket = s3_service
     keys = s3.keys(bucket, f"{done_job}/")
@@ -184,6 +187,7 @@ def test_the_clip_and_results_are_in_the_bucket(s3, s3_service, done_job):
     assert {f"{done_job}/results/analysis.json", f"{done_job}/results/landmarks.npz"} <= set(keys)
 
 
+@pytest.mark.jobs
 def test_results_come_back_from_the_bucket_without_the_local_copy(s3, s3_service, done_job, short_clip):
     client, settings, bucket = s3_service
     shutil.rmtree(settings.media_dir / done_job)  # this machine's cache is gone; the bucket has the truth
@@ -199,6 +203,7 @@ def test_results_come_back_from_the_bucket_without_the_local_copy(s3, s3_service
     assert client.get(f"{API}/{done_job}/skeleton").status_code == 200
 
 
+@pytest.mark.jobs
 def test_a_leg_swap_is_stored_in_the_bucket(s3_service, done_job):
     client, settings, _ = s3_service
     shutil.rmtree(settings.media_dir / done_job, ignore_errors=True)
@@ -208,6 +213,7 @@ def test_a_leg_swap_is_stored_in_the_bucket(s3_service, done_job):
     assert client.get(f"{API}/{done_job}").json()["analysis"]["quality"]["manual_leg_swaps_s"] == [1.5]
 
 
+@pytest.mark.jobs
 def test_a_worker_on_another_machine_fetches_the_clip_and_stores_the_results(s3_service, short_clip, tmp_path):
     client, settings, bucket = s3_service
     store, storage = client.app.state.store, client.app.state.manager.storage
@@ -229,6 +235,7 @@ def test_a_worker_on_another_machine_fetches_the_clip_and_stores_the_results(s3_
     assert client.get(f"{API}/{missing}").json()["error"]["code"] == "input_missing"
 
 
+@pytest.mark.jobs
 def test_a_deleted_analysis_leaves_nothing_in_the_bucket(s3, s3_service, short_clip):
     client, settings, bucket = s3_service
     with open(short_clip, "rb") as fh:
@@ -240,6 +247,7 @@ def test_a_deleted_analysis_leaves_nothing_in_the_bucket(s3, s3_service, short_c
     assert not (settings.media_dir / job).exists()
 
 
+@pytest.mark.jobs
 def test_a_clinic_keeping_no_video_keeps_none_in_the_bucket(s3, short_clip, tmp_path):
     """Keep-no-video deletes the clip from the bucket too; the key frames drawn before are stored
     with the results; deleting the athlete empties the bucket."""
