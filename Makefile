@@ -57,9 +57,10 @@ test: install
 test-scale: install
 	FORMCHECK_TEST_BACKEND=scale $(PY) -m pytest
 
-## The fast tier: pure stages and the API contract, no pose model (tests marked slow, samples or browser left out)
+## The fast tier: pure stages and the API contract in this process: no pose model, no other process
+## (tests marked slow, samples, browser or jobs left out)
 test-fast: install
-	$(PY) -m pytest -m "not slow and not samples and not browser"
+	$(PY) -m pytest -m "not slow and not samples and not browser and not jobs"
 
 ## Benchmarks: print accuracy and speed figures
 bench: install

@@ -282,7 +282,7 @@ def prepare_clip(spec: ClipSpec, cache: Path, models: list[str], overrides: dict
 
 
 # ---------------------------------------------------------------------------------------------
-# Pure scoring helpers (tested in tests/test_accuracy_bench.py)
+# Pure scoring helpers (tested in tests/bench/test_accuracy_bench.py)
 
 
 def angle_errors(pred: dict, truth: dict, visible: np.ndarray, measure: str) -> np.ndarray:

@@ -18,7 +18,7 @@ analyze_movement, exercise "auto", default settings) and prints one row per clip
            person's landmark box at t (without a point: the people count).
 * flags    no flag at all on a non-target clip.
 
-`score_clip(label, movement, pose)` is the one scoring function; tests/test_real_clips_labels.py
+`score_clip(label, movement, pose)` is the one scoring function; tests/bench/test_real_clips_labels.py
 asserts it on every labelled clip. Shown but not scored: the exercise variant, the camera view,
 the people count, the rep times and the flags on target clips (no ground truth for them).
 
@@ -113,7 +113,7 @@ def family_of(exercise: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Scoring (one place: the bench and tests/test_real_clips_labels.py)
+# Scoring (one place: the bench and tests/bench/test_real_clips_labels.py)
 
 
 def _short(side: str | None) -> str:

@@ -7,6 +7,7 @@ pose model's library (mediapipe) at collection: the fixtures that run the model 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,22 @@ def require_sample(relative: str) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2 at its lowest cost in this process: the clinic tests register and log in hundreds of
+    times, and at argon2-cffi's defaults (64 MiB) each hash takes 0.1-1 s on 2 shared cores. What
+    they check (flows, errors, back-off, one hash at a time) does not depend on the cost; server
+    processes started by tests keep the defaults. Only once the clinic is imported (no import here)."""
+    auth = sys.modules.get("formcheck.clinic.auth")
+    if auth is None:
+        return
+    from argon2 import PasswordHasher
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(auth, "_hasher", cheap)
+    monkeypatch.setattr(auth, "_DUMMY_HASH", cheap.hash("formcheck-dummy-password"))
 
 
 @pytest.fixture(scope="session")

@@ -7,14 +7,18 @@ without the pose model) in the app or in a real server process (`scripted_server
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2
 from fastapi.testclient import TestClient
 
-from browser_support import RunningServer, run_server
+from browser_support import RunningServer, free_port, run_server
 from formcheck import clips
 from formcheck.service import ServiceSettings
 from formcheck.service.app import create_app
@@ -80,3 +84,35 @@ def run_scripted_worker() -> int:
     from formcheck.service.cli import run_worker
 
     return run_worker(ServiceSettings(), analyze=scripted_analysis)
+
+
+@dataclass(frozen=True)
+class Server:
+    port: int
+    pid: int
+
+
+@contextmanager
+def serve(data_dir: Path, env: dict[str, str], log: bool = True) -> Iterator[Server]:
+    """`formcheck serve` on a free loopback port (one lite worker); its output in data_dir/server.log if `log`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    with open(data_dir / "server.log" if log else os.devnull, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "formcheck.cli", "serve", "--port", str(port), "--data-dir", str(data_dir),
+             "--workers", "1", "--model", "lite"], env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, (data_dir / "server.log").read_text() if log else "the server exited"
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx2.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server did not start"
+            time.sleep(0.2)
+        yield Server(port, process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
