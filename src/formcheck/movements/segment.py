@@ -127,7 +127,11 @@ def _hysteresis(t: np.ndarray, x: np.ndarray, enter: float, exit_: float, min_ga
 
 def segment(t: np.ndarray, driver: np.ndarray, p: SegmentParams,
             rest_top: tuple[float, float] | None = None) -> list[Segment]:
+    # Time from the clip's first frame, to the microsecond: the durations compared with the thresholds
+    # below are then the same bits whatever clock the clip's timestamps started from (a clip starting
+    # at 1 s instead of 0 would otherwise move a rep of exactly `min_rep_s` across the threshold).
     t = np.asarray(t, dtype=float)
+    t = np.round(t - t[0], 6) if len(t) else t
     x = prepare(t, driver, p)
     lv = rest_top or levels(x, p)
     if lv is None:
