@@ -230,7 +230,7 @@ def main() -> int:
         if args.postgres:
             env = stack.enter_context(contextmanager(scaled_out)(data, args.uploads))
             (data / "api").mkdir()
-            processes.append(start_server(data / "api", port, 0, max(args.max_queued, args.uploads), env))
+            processes.append(start_server(data / "api", port, 0, max(args.max_queued, 2 * args.uploads), env))
             processes += start_workers(data, args.workers, env)
         else:
             processes.append(start_server(data, port, args.workers, args.max_queued))
@@ -244,7 +244,7 @@ def main() -> int:
                 process.wait(timeout=30)
         mode = "Postgres + S3, separate worker processes" if args.postgres else "embedded"
         print(f"mode: {mode}")
-        print(report(result, args.uploads, max(args.max_queued, args.uploads) if args.postgres else args.max_queued,
+        print(report(result, args.uploads, max(args.max_queued, 2 * args.uploads) if args.postgres else args.max_queued,
                      args.workers))
     return 0 if result.targets_met else 1
 
