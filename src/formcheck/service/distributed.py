@@ -121,8 +121,33 @@ def worker_app(database_url: str, manager: JobRunner) -> procrastinate.App:
     return app
 
 
+def _sweep_lock(database_url: str) -> Any:
+    """A connection holding the sweep's advisory lock, or None when another worker is sweeping.
+
+    One sweep at a time: a sweep working from an older list of stalled jobs could otherwise take
+    back a job that another sweep has already handed to a live worker."""
+    import psycopg
+
+    conn = psycopg.connect(conninfo(database_url), autocommit=True)
+    row = conn.execute("SELECT pg_try_advisory_lock(hashtext('formcheck-stalled-sweep'))").fetchone()
+    if row is None or not row[0]:
+        conn.close()
+        return None
+    return conn  # closing it releases the lock
+
+
 async def sweep_stalled(app: procrastinate.App, manager: JobRunner, stalled_after_s: float) -> int:
     """Hand the analyses of silent workers to others (or fail them after the attempt limit); how many."""
+    lock = await asyncio.to_thread(_sweep_lock, manager.settings.db_url)
+    if lock is None:
+        return 0
+    try:
+        return await _sweep(app, manager, stalled_after_s)
+    finally:
+        await asyncio.to_thread(lock.close)
+
+
+async def _sweep(app: procrastinate.App, manager: JobRunner, stalled_after_s: float) -> int:
     handled = 0
     for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after_s, task_name=TASK):
         job_id = str(job.task_kwargs.get("job_id", ""))
