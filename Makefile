@@ -60,7 +60,7 @@ test-scale: install
 ## The fast tier: pure stages and the API contract in this process: no pose model, no other process
 ## (tests marked slow, samples, browser or jobs left out)
 test-fast: install
-	$(PY) -m pytest -m "not slow and not samples and not browser and not jobs"
+	$(PY) -m pytest -n auto -m "not slow and not samples and not browser and not jobs"
 
 ## Benchmarks: print accuracy and speed figures
 bench: install

@@ -238,7 +238,12 @@ def test_logging_out_with_an_api_key_says_it_is_not_a_login(client):
 
 def test_the_throttle_forgets_quiet_addresses_so_a_spray_cannot_fill_memory():
     throttle = auth.LoginThrottle()
-    for i in range(auth.TRACKED_MAX + 1):
-        throttle.failed(f"198.51.{i // 250}.{i % 250}", f"u{i}@x.test", 0.0)
-    throttle.failed("192.0.2.7", "late@x.test", 2000.0)  # long after: the old entries go
-    assert len(throttle._state) == 3  # this client, this account, the server
+    sizes = []
+    for i in range(3 * auth.TRACKED_MAX):  # a spray faster than anything is forgotten
+        throttle.failed(f"198.{i // 62500}.{i // 250 % 250}.{i % 250}", f"u{i}@x.test", 0.0)
+        sizes.append(len(throttle._state))
+    assert max(sizes) <= auth.TRACKED_MAX + 3  # bounded (before: every entry kept, pruned on each login)
+    assert throttle._state[("server", "")].failures == 3 * auth.TRACKED_MAX  # the server-wide count survives
+    for i in range(auth.TRACKED_MAX):  # long after: a new spray; the quiet old entries go first
+        throttle.failed(f"192.0.{i // 250}.{i % 250}", f"late{i}@x.test", 2000.0)
+    assert all(state.last == 2000.0 for state in throttle._state.values())

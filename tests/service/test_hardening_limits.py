@@ -149,6 +149,7 @@ def test_a_chunked_json_body_is_cut_off_at_the_limit(server):
     assert status == 413 and body["code"] == "request_too_large"
 
 
+@pytest.mark.jobs  # ffmpeg writes the 213,600-frame file
 def test_the_issue_s_many_frames_file_is_refused_with_the_reason(tmp_path):
     """112x64 at 240 fps for 890 s: 213,600 frames in 3 MB (about 33 min of pose work on one worker)."""
     clip = tmp_path / "many_frames.mp4"

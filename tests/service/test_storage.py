@@ -141,6 +141,7 @@ def test_an_unreachable_or_refusing_storage_says_so(s3, tmp_path):
     assert not (tmp_path / "input.mp4").exists()
 
 
+@pytest.mark.jobs
 def test_a_missing_bucket_is_created_at_start_and_an_existing_one_kept(s3, tmp_path):
     storage = s3_storage(s3, "made-at-start")
 

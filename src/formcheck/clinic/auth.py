@@ -138,15 +138,27 @@ class LoginThrottle:
 
     def failed(self, client: str, email: str, now: float) -> None:
         with self._lock:
-            if len(self._state) > TRACKED_MAX:  # many addresses or e-mails: forget the quiet ones
-                longest = max(self.per_client.forget_s, self.per_account.forget_s, self.whole_server.forget_s)
-                self._state = {k: v for k, v in self._state.items() if now - v.last < longest}
+            if len(self._state) > TRACKED_MAX:
+                self._forget(now)
             for key, rule in self._keys(client, email):
                 state = self._state.setdefault(key, _Backoff())
                 if now - state.last >= rule.forget_s:
                     state.failures = 0
                 state.failures += 1
                 state.last = now
+
+    def _forget(self, now: float) -> None:
+        """Many addresses or e-mails: forget the quiet ones; if a spray keeps them all recent, keep the
+        newest half (the server-wide entry always stays). Memory stays bounded, and pruning runs once
+        per TRACKED_MAX / 2 new entries, not on every failed login."""
+        longest = max(self.per_client.forget_s, self.per_account.forget_s, self.whole_server.forget_s)
+        kept = {k: v for k, v in self._state.items() if now - v.last < longest}
+        if len(kept) > TRACKED_MAX // 2:
+            server = kept.pop(("server", ""), None)
+            kept = dict(sorted(kept.items(), key=lambda item: item[1].last)[-(TRACKED_MAX // 2):])
+            if server is not None:
+                kept[("server", "")] = server
+        self._state = kept
 
     def succeeded(self, client: str, email: str) -> None:
         with self._lock:
