@@ -13,18 +13,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_SAMPLES = Path(os.environ.get("FORMCHECK_SHARED_SAMPLES", REPO.parent / "shared" / "samples"))
-
-
-def require_sample(relative: str) -> Path:
-    path = SHARED_SAMPLES / relative
-    if not path.exists():
-        message = f"sample {path} is missing (set FORMCHECK_SHARED_SAMPLES to the shared samples folder)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+from samples_support import require_sample
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +63,8 @@ def analysed():
 # Every test gets a fresh database (a copy of a migrated template) and a fresh bucket through the
 # FORMCHECK_* variables, which every ServiceSettings (and every server subprocess) reads.
 SCALE = os.environ.get("FORMCHECK_TEST_BACKEND", "") == "scale"
-# What the scale mode runs: the modules that build the service (app, server, stores). The others
+# What the scale mode runs: the modules that build the service (app, server, stores) and the tests
+# that use a `server` fixture. The others
 # (pure stages, pose, CLI) touch no database or storage and would run identically.
 SERVICE_MARKS = ("create_app", "ServiceSettings", "run_server", "scripted_server", "JobStore", "ClinicStore",
                  "service_settings", "clinic_app")
@@ -122,7 +112,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if path not in sources:
             text = Path(path).read_text()
             sources[path] = any(mark in text for mark in SERVICE_MARKS)
-        (keep if sources[path] else drop).append(item)
+        uses_a_server = "server" in getattr(item, "fixturenames", ())  # e.g. tests/web/conftest.py's
+        (keep if sources[path] or uses_a_server else drop).append(item)
     items[:] = keep
     config.hook.pytest_deselected(items=drop)
 

@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_SAMPLES, require_sample
 from formcheck.movements import analyze_movement
 from formcheck.movements.report import Flag, MovementReport, Rep
 from formcheck.series import PoseSeries
+from samples_support import SHARED_SAMPLES, require_sample
 
 _PATH = Path(__file__).resolve().parents[2] / "bench" / "real_clips.py"
 _spec = importlib.util.spec_from_file_location("bench_real_clips", _PATH)

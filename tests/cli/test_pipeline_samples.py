@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from conftest import require_sample
 from formcheck.cli import main as cli_main
 from formcheck.landmarks import LEFT_ANKLE, RIGHT_ANKLE
 from formcheck.outputs import is_faststart, probe_codec
+from samples_support import require_sample
 
 CLIPS = [
     "lunge_lateral_front_01",

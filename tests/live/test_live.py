@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import require_sample
 from formcheck.cli import main
 from formcheck.landmarks import NUM_LANDMARKS, SIDE_LANDMARKS
 from formcheck.live import LiveSession, OnlineRepCounter, check_setup, resolve_exercise
@@ -27,6 +26,7 @@ from formcheck.movements.segment import SegmentParams
 from formcheck.movements.thresholds import load_thresholds
 from formcheck.series import PoseSeries
 from formcheck.service import ServiceSettings, create_app
+from samples_support import require_sample
 
 SQUAT_CLIP = "videos/squat_side_01.mp4"
 SQUAT_REPS = 3

@@ -5,7 +5,6 @@ the pose model (markers samples and slow) and share the clip's one-process run."
 import numpy as np
 import pytest
 
-from conftest import require_sample
 from formcheck.config import PoseSettings
 from formcheck.kinematics import compute_kinematics
 from formcheck.pose.chunks import (
@@ -21,6 +20,7 @@ from formcheck.pose.chunks import (
 from formcheck.pose.landmarker import extract_poses, series_from_detections
 from formcheck.pose.tracking import Detection
 from formcheck.sources import probe
+from samples_support import require_sample
 
 W, H = 1280, 720
 DIAG = float(np.hypot(W, H))

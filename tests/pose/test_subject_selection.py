@@ -200,7 +200,7 @@ def test_mask_plan_interpolates_the_subject_between_scans():
 
 @pytest.fixture(scope="module")
 def samples_dir():
-    from conftest import require_sample
+    from samples_support import require_sample
 
     return require_sample("SOURCES.md").parent
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import require_sample
 from media_factory import (
     blank_frames,
     corrupt_middle,
@@ -33,6 +32,7 @@ from media_factory import (
     write_frames,
     write_image,
 )
+from samples_support import require_sample
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient

@@ -17,9 +17,8 @@ import urllib.request
 
 import pytest
 
-from browser_support import launch_chromium, require_browser, run_server
-from conftest import require_sample
 from formcheck import labels
+from samples_support import require_sample
 from web_support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
@@ -68,23 +67,6 @@ def wait_for_results(page, server) -> str:
             return state["hash"]
         time.sleep(0.25)
     raise AssertionError(f"no results after {RESULT_TIMEOUT_S} s\n{server.log()}")
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    require_browser()
-    with run_server(tmp_path_factory.mktemp("e2e-upload-data"), workers=1, model="lite") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

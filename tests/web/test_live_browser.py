@@ -17,7 +17,7 @@ import time
 import pytest
 
 from browser_support import launch_chromium, require_browser, run_server
-from conftest import require_sample
+from samples_support import require_sample
 from web_support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import launch_chromium, require_browser, run_server
-from conftest import require_sample
+from samples_support import require_sample
 from web_support import api, open_results, upload, wait_done, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
@@ -44,26 +43,9 @@ SEEKED = "t => { const v = document.getElementById('video'); return Math.abs(v.c
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    require_browser()
-    with run_server(tmp_path_factory.mktemp("review-tools"), workers=1, model="lite") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def jobs(server) -> dict:
     squat, lunge = upload(server, require_sample(SQUAT)), upload(server, LUNGE)
     return {"squat": wait_done(server, squat), "lunge": wait_done(server, lunge)}
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

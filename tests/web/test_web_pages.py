@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import launch_chromium, require_browser, run_server
 from web_support import open_results, placeholders, upload, wait_done, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,23 +28,6 @@ LUNGE = Path(__file__).resolve().parents[2] / "samples" / "lunge_synthetic_side.
 SIZES = ((390, 844), (1280, 800))
 A4_PRINTABLE_PX = 688  # 210 mm less 2 x 14 mm margins, at 96 px per inch
 UNKNOWN_ID = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    require_browser()
-    with run_server(tmp_path_factory.mktemp("web-pages"), workers=1, model="lite") as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
