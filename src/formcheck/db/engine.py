@@ -14,7 +14,9 @@ blocked by another transaction fails like SQLite's busy timeout instead of waiti
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -59,13 +61,29 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+def _set_wal(dbapi_connection: Any, timeout_s: float) -> None:
+    """Switch the file to WAL, retrying while another process holds it: SQLite answers "locked" at once
+    here, without waiting its busy timeout (two processes opening a new database together)."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.01
+    while True:
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc).lower() or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 def _sqlite_engine(url: str, timeout_s: float) -> Engine:
     engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": timeout_s})
 
     @event.listens_for(engine, "first_connect")
     def on_first_connect(dbapi_connection: Any, _record: Any) -> None:
         # WAL is a property of the file (it stays): once per engine, not per connection (0.5 ms each)
-        dbapi_connection.execute("PRAGMA journal_mode = WAL")
+        _set_wal(dbapi_connection, timeout_s)
 
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
