@@ -244,7 +244,7 @@ async def _receive_and_queue(request: Request, settings: SettingsDep, store: Sto
             with suppress(StorageUnavailableError):
                 manager.storage.delete_job(job_id)
         raise
-    manager.submit(job)
+    await run_in_threadpool(manager.submit, job)  # with Postgres a queue insert: off the event loop
     return AnalysisCreated(id=job_id, status=job.status, location=_base(request, job_id))
 
 
