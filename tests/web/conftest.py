@@ -4,6 +4,8 @@ defines its own `server`."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from browser_support import launch_chromium, require_browser, run_server
@@ -25,3 +27,14 @@ def browser(server):
         chromium = launch_chromium(playwright)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def sebt_clip(tmp_path_factory) -> Path:
+    """Three anterior mSEBT reaches, left stance, side view, rendered once for the clinic page tests
+    (a render takes ~8 s)."""
+    synth_clip = pytest.importorskip("formcheck.synth.clip")
+    folder = tmp_path_factory.mktemp("sebt")
+    synth_clip.synthesize(synth_clip.SynthConfig(motion="msebt_anterior", side="left", reps=3, view="side",
+                                                 width=640, height=360, seed=3), folder)
+    return folder / "clip.mp4"

@@ -70,15 +70,6 @@ def _upload(server, token: str, test_id: str, clip: Path, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def sebt_clip(tmp_path_factory) -> Path:
-    synth_clip = pytest.importorskip("formcheck.synth.clip")
-    folder = tmp_path_factory.mktemp("pages-sebt")
-    synth_clip.synthesize(synth_clip.SynthConfig(motion="msebt_anterior", side="left", reps=3, view="side",
-                                                 width=640, height=360, seed=3), folder)
-    return folder / "clip.mp4"
-
-
-@pytest.fixture(scope="module")
 def clinic(tmp_path_factory, sebt_clip):
     """The server and the seeded data: {"server", "token", "athlete", "screening", "tests"}."""
     require_browser()

@@ -31,13 +31,10 @@ ANALYSIS_TIMEOUT_S = 420  # three clips on one worker, on a shared 2-core machin
 
 
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory) -> dict[str, Path]:
-    synth_clip = pytest.importorskip("formcheck.synth.clip")
+def clips(tmp_path_factory, sebt_clip) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("clinic-clips")
-    synth_clip.synthesize(synth_clip.SynthConfig(motion="msebt_anterior", side="left", reps=3, view="side",
-                                                 width=640, height=360, seed=3), folder / "sebt")
     return {
-        SEBT_STEP: folder / "sebt" / "clip.mp4",
+        SEBT_STEP: sebt_clip,
         LUNGE_STEP: short_clip(require_sample("videos/lunge_reverse_side_01.mp4"), folder / "lunge.mp4", seconds=7.0),
         STEP_UP_STEP: require_sample("videos/stepup_side_01.mp4"),
     }
