@@ -6,10 +6,14 @@ pose model's library (mediapipe) at collection: the fixtures that run the model 
 
 from __future__ import annotations
 
+import ast
+import inspect
 import os
 import sys
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,12 +67,49 @@ def analysed():
 # Every test gets a fresh database (a copy of a migrated template) and a fresh bucket through the
 # FORMCHECK_* variables, which every ServiceSettings (and every server subprocess) reads.
 SCALE = os.environ.get("FORMCHECK_TEST_BACKEND", "") == "scale"
-# What the scale mode runs: the modules that build the service (app, server, stores) and the tests
-# that use a `server` fixture. The others
-# (pure stages, pose, CLI) touch no database or storage and would run identically.
+# What the scale mode runs: each test that builds the service (app, server, stores), itself, through a
+# fixture it uses, through a function in tests/ that either names, or in its module's top-level code.
+# The others (pure stages, pose, CLI) touch no database or storage and would run identically. The
+# browser tests check pages: they run once, in the default mode (the API behind them runs here).
 SERVICE_MARKS = ("create_app", "ServiceSettings", "run_server", "scripted_server", "JobStore", "ClinicStore",
-                 "service_settings", "clinic_app")
+                 "service_settings", "clinic_app", "\"serve\"", "\"worker\"")  # the last two: CLI subprocesses
+TESTS_DIR = str(Path(__file__).parent)
 _scale_state: dict = {}
+
+
+def _mentions_the_service(source: str) -> bool:
+    return any(mark in source for mark in SERVICE_MARKS)
+
+
+def _module_builds_the_service(module: Any) -> bool:
+    """Top-level code other than imports and definitions (e.g. `APP = create_app(...)`)."""
+    tree = ast.parse(inspect.getsource(module))
+    return any(_mentions_the_service(ast.unparse(node)) for node in tree.body
+               if not isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Expr)))
+
+
+def _builds_the_service(item: pytest.Function) -> bool:
+    """Whether the test, a fixture it uses, or a tests/ function either of them names builds the service."""
+    pending: list[Any] = [item.function]
+    pending += [fixture.func for fixtures in item._fixtureinfo.name2fixturedefs.values() for fixture in fixtures]
+    seen: set[int] = set()
+    while pending:
+        function = inspect.unwrap(pending.pop())
+        if id(function) in seen:
+            continue
+        seen.add(id(function))
+        try:
+            if not (inspect.getsourcefile(function) or "").startswith(TESTS_DIR):
+                continue
+            source = textwrap.dedent(inspect.getsource(function))
+        except (OSError, TypeError):
+            continue
+        if _mentions_the_service(source):
+            return True
+        names = getattr(function, "__globals__", {})
+        pending += [names[node.id] for node in ast.walk(ast.parse(source))
+                    if isinstance(node, ast.Name) and inspect.isfunction(names.get(node.id))]
+    return False
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -106,14 +147,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not SCALE:
         return
     keep, drop = [], []
-    sources: dict[str, bool] = {}
+    modules: dict[str, bool] = {}
     for item in items:
         path = str(item.path)
-        if path not in sources:
-            text = Path(path).read_text()
-            sources[path] = any(mark in text for mark in SERVICE_MARKS)
-        uses_a_server = "server" in getattr(item, "fixturenames", ())  # e.g. tests/web/conftest.py's
-        (keep if sources[path] or uses_a_server else drop).append(item)
+        if path not in modules:
+            modules[path] = _module_builds_the_service(item.module)
+        in_browser = item.get_closest_marker("browser") is not None
+        (keep if not in_browser and (modules[path] or _builds_the_service(item)) else drop).append(item)
     items[:] = keep
     config.hook.pytest_deselected(items=drop)
 
