@@ -8,13 +8,10 @@ from typing import TypeGuard
 
 import numpy as np
 
-from formcheck.labels import metric_label
+from formcheck.labels import ATHLETE_SENTENCE_UNITS, flag_value_text, metric_label
 from formcheck.movements.report import Asymmetry, Flag, Rep, UnsupportedMeasure, metric_number
 from formcheck.movements.segment import SHALLOW
 from formcheck.movements.thresholds import ThresholdEntry, Thresholds
-
-UNIT_TEXT = {"deg": "°", "pct": "%", "pct_limb": "% of leg length", "ratio": "", "cm": " cm",
-             "leg_length": " leg lengths", "count": "", "s": " s"}
 
 TRUNK_LEAN_KEY = {"lunge": "trunk_lean_lunge", "squat": "trunk_lean_squat",
                   "single_leg_squat": "trunk_lean_squat", "step_up": "trunk_lean_step_up",
@@ -22,8 +19,8 @@ TRUNK_LEAN_KEY = {"lunge": "trunk_lean_lunge", "squat": "trunk_lean_squat",
 
 
 def fmt(v: float, unit: str) -> str:
-    nd = 2 if unit in ("ratio", "leg_length") else 1
-    return f"{v:.{nd}f}{UNIT_TEXT.get(unit, ' ' + unit)}"
+    """A flag's value or cut-off in its sentence ('45.0 % of leg length'), by labels' one formatter."""
+    return flag_value_text(float(v), unit, ATHLETE_SENTENCE_UNITS)
 
 
 def make_flag(code: str, th: ThresholdEntry, value: float, *, rep: Rep | None = None,
