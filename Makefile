@@ -48,7 +48,8 @@ lint: install
 
 ## Every test (real clips from ../shared/samples; under CI=true a missing one fails), in both service modes:
 ## embedded (SQLite, local queue and media), then scaled out (the tests start Postgres and SeaweedFS's S3 on
-## loopback; Procrastinate queue) over the tests that build the service (tests/conftest.py, FORMCHECK_TEST_BACKEND)
+## loopback; Procrastinate queue) over the tests that build the service, browser tests left out
+## (tests/conftest.py, FORMCHECK_TEST_BACKEND)
 test: install
 	$(PY) -m pytest
 	FORMCHECK_TEST_BACKEND=scale $(PY) -m pytest
