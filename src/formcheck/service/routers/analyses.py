@@ -5,7 +5,6 @@ from __future__ import annotations
 import mimetypes
 import shutil
 from contextlib import suppress
-from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
@@ -260,11 +259,12 @@ def delete_analysis(job: JobDep, manager: ManagerDep) -> Response:
     return Response(status_code=204)
 
 
-def _result_file(manager, job: Job, name: str) -> Path:
+def _result_file(manager, job: Job, name: str, media_type: str, filename: str | None = None) -> FileResponse:
+    """One of the analysis's own result files (a name it lists, never a path from the URL)."""
     path = manager.results(job.id) / name
     if not path.is_file():
         raise NotFoundError(f"{name} is missing from this analysis.", "Run the analysis again.")
-    return path
+    return FileResponse(path, media_type=media_type, filename=filename)
 
 
 @router.get("/{job_id}/video", response_class=FileResponse, responses=_errors(404, 409, 410),
@@ -294,8 +294,7 @@ def get_source(done: DoneJobDep, manager: ManagerDep) -> VideoResponse:
 @router.get("/{job_id}/angles.csv", response_class=FileResponse, responses=ERRORS, summary="Angle time series (CSV)")
 def get_angles_csv(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
     job, analysis = done
-    path = _result_file(manager, job, analysis.files["angles_csv"])
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename="angles.csv")
+    return _result_file(manager, job, analysis.files["angles_csv"], "text/csv; charset=utf-8", "angles.csv")
 
 
 @router.get("/{job_id}/plots/{name}", response_class=FileResponse, responses=ERRORS, summary="An angle plot (PNG)")
@@ -304,7 +303,7 @@ def get_plot(name: str, done: DoneJobDep, manager: ManagerDep) -> FileResponse:
     plots = {file for role, file in analysis.files.items() if role.startswith("plot_")}
     if name not in plots:  # only names the analysis itself lists; never a path from the URL
         raise NotFoundError(f"No plot named {name[:60]!r}.", "Available: " + ", ".join(sorted(plots)))
-    return FileResponse(_result_file(manager, job, name), media_type="image/png")
+    return _result_file(manager, job, name, "image/png")
 
 
 @router.get("/{job_id}/report", response_class=HTMLResponse, responses=ERRORS, summary="Printable HTML report")
@@ -317,24 +316,21 @@ def get_report(request: Request, done: DoneJobDep) -> HTMLResponse:
             summary="Angle time series as an OpenSim motion file (.mot)")
 def get_angles_mot(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
     job, analysis = done
-    path = _result_file(manager, job, analysis.files["angles_mot"])
-    return FileResponse(path, media_type="text/plain; charset=utf-8", filename="angles.mot")
+    return _result_file(manager, job, analysis.files["angles_mot"], "text/plain; charset=utf-8", "angles.mot")
 
 
 @router.get("/{job_id}/landmarks.npz", response_class=FileResponse, responses=ERRORS,
             summary="The subject's raw pose landmarks (NumPy .npz), to re-run the kinematics without the model")
 def get_landmarks(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
     job, analysis = done
-    path = _result_file(manager, job, analysis.files["landmarks"])
-    return FileResponse(path, media_type="application/octet-stream", filename="landmarks.npz")
+    return _result_file(manager, job, analysis.files["landmarks"], "application/octet-stream", "landmarks.npz")
 
 
 @router.get("/{job_id}/analysis.json", response_class=FileResponse, responses=ERRORS,
             summary="analysis.json as a download (the same body as the analysis in GET /{job_id})")
 def get_analysis_json(done: DoneJobDep, manager: ManagerDep) -> FileResponse:
     job, _ = done
-    return FileResponse(_result_file(manager, job, "analysis.json"), media_type="application/json",
-                        filename="analysis.json")
+    return _result_file(manager, job, "analysis.json", "application/json", "analysis.json")
 
 
 @router.get("/{job_id}/skeleton", responses=ERRORS,
