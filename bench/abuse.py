@@ -41,6 +41,7 @@ import httpx2
 import numpy as np
 
 from formcheck.clips import short_clip
+from server_process import free_port, start_server
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "lunge_synthetic_side.mp4"
@@ -52,32 +53,6 @@ HEALTH_TARGET_P99_MS = 50.0
 RSS_BOUND_MB = 450.0
 SLOW_BYTE_EVERY_S = 5.0
 BIG_BODY_BYTES = 150_000_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(data_dir: Path, port: int) -> subprocess.Popen:
-    log = open(data_dir / "server.log", "wb")  # closed by the child's exit
-    process = subprocess.Popen(
-        [sys.executable, "-m", "formcheck.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data_dir), "--workers", "1", "--model", "lite"],
-        stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy())
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx2.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start within 60 s")
 
 
 def rss_mb(pid: int) -> float:

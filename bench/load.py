@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,17 +39,12 @@ import httpx2
 import numpy as np
 
 from formcheck.clips import short_clip
+from server_process import free_port, start_server
 
 REPO = Path(__file__).resolve().parents[1]
 API = "/api/v1/analyses"
 SAMPLE = REPO / "samples" / "lunge_synthetic_side.mp4"
 HEALTH_TARGET_P99_MS = 50.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -74,28 +68,8 @@ class LoadResult:
                 and self.percentile(99) <= HEALTH_TARGET_P99_MS)
 
 
-def start_server(data_dir: Path, port: int, workers: int, max_queued: int,
-                 extra_env: dict[str, str] | None = None) -> subprocess.Popen:
-    env = {**os.environ, "FORMCHECK_MAX_QUEUED": str(max_queued), "FORMCHECK_PROGRESS_INTERVAL_S": "0.5",
-           **(extra_env or {})}
-    log = open(data_dir / "server.log", "wb")  # closed by the child's exit
-    process = subprocess.Popen(
-        [sys.executable, "-m", "formcheck.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--data-dir", str(data_dir), "--workers", str(workers), "--model", "lite"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {(data_dir / 'server.log').read_text()[-2000:]}")
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx2.HTTPError:
-            pass
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("server did not start within 60 s")
+def server_env(max_queued: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {"FORMCHECK_MAX_QUEUED": str(max_queued), "FORMCHECK_PROGRESS_INTERVAL_S": "0.5", **(extra or {})}
 
 
 def start_workers(data: Path, count: int, env: dict[str, str]) -> list[subprocess.Popen]:
@@ -230,10 +204,11 @@ def main() -> int:
         if args.postgres:
             env = stack.enter_context(contextmanager(scaled_out)(data, args.uploads))
             (data / "api").mkdir()
-            processes.append(start_server(data / "api", port, 0, max(args.max_queued, 2 * args.uploads), env))
+            queue = max(args.max_queued, 2 * args.uploads)
+            processes.append(start_server(data / "api", port, 0, server_env(queue, env)))
             processes += start_workers(data, args.workers, env)
         else:
-            processes.append(start_server(data, port, args.workers, args.max_queued))
+            processes.append(start_server(data, port, args.workers, server_env(args.max_queued)))
         try:
             result = run_load(f"http://127.0.0.1:{port}", clip, args.uploads, args.timeout,
                               args.health_interval_ms / 1000)

@@ -28,6 +28,8 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "load.py"
 
 @pytest.fixture(scope="module")
 def load():
+    if str(BENCH.parent) not in sys.path:
+        sys.path.insert(0, str(BENCH.parent))  # its sibling server_process.py
     spec = importlib.util.spec_from_file_location("bench_load", BENCH)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
