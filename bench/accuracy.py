@@ -42,6 +42,8 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.config import MODEL_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
@@ -669,7 +671,7 @@ def per_clip_lines(results: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", nargs="+", default=["full"], choices=["lite", "full", "heavy"])
+    ap.add_argument("--models", nargs="+", default=["full"], choices=MODEL_NAMES)
     ap.add_argument("--full", action="store_true",
                     help="bigger matrix: 3 reps, both body sizes in every cell, more compensations")
     ap.add_argument("--cache", type=Path,

@@ -32,11 +32,13 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.config import MODEL_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO / "models"
 DEFAULT_SAMPLES = REPO.parent / "shared" / "samples" / "keypoints"
 ANNOTATIONS = "lsp_lower_body.json"
-ALL_MODELS = ("lite", "full", "heavy")
+ALL_MODELS = MODEL_NAMES
 
 # MediaPipe Pose landmark indices (person's own sides)
 MP_INDEX = {

@@ -39,6 +39,8 @@ import cv2
 import numpy as np
 import websockets
 
+from formcheck.config import MODEL_NAMES
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CLIP = REPO.parent / "shared" / "samples" / "videos" / "squat_side_01.mp4"
 BUNDLED_CLIP = REPO / "samples" / "lunge_synthetic_side.mp4"
@@ -135,7 +137,7 @@ def main() -> int:
     parser.add_argument("--clip", type=Path, default=SHARED_CLIP if SHARED_CLIP.exists() else BUNDLED_CLIP)
     parser.add_argument("--fps", type=float, default=15.0)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--model", default="lite", choices=("lite", "full", "heavy"))
+    parser.add_argument("--model", default="lite", choices=MODEL_NAMES)
     parser.add_argument("--exercise", default="squat")
     args = parser.parse_args()
 

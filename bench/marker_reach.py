@@ -20,6 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from formcheck.config import MODEL_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
@@ -47,7 +49,7 @@ def main() -> None:
     from formcheck.synth.groundtruth import load_truth
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", default="full", choices=["lite", "full", "heavy"])
+    parser.add_argument("--model", default="full", choices=MODEL_NAMES)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "formcheck-bench-marker")
     args = parser.parse_args()
 

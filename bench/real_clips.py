@@ -45,6 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
+from formcheck.config import MODEL_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
@@ -397,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=Path, default=DEFAULT_SAMPLES, help="the shared samples folder")
-    parser.add_argument("--model", default="full", choices=["lite", "full", "heavy"])
+    parser.add_argument("--model", default="full", choices=MODEL_NAMES)
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "formcheck-bench" / "real_clips")
     parser.add_argument("--no-cache", action="store_true", help="run the pose model, keep nothing")
     parser.add_argument("--only", default="", help="clips whose file name contains this")

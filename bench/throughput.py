@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from formcheck.config import MODEL_NAMES
+
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO / "src") not in sys.path:
     sys.path.insert(0, str(REPO / "src"))
@@ -307,7 +309,7 @@ def label_rows(label: str, fig: dict, figures: dict, models: list[str], e2e_mode
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="skip the long clip (memory check)")
-    parser.add_argument("--models", nargs="+", default=["lite", "full", "heavy"], help="model-only figures")
+    parser.add_argument("--models", nargs="+", default=list(MODEL_NAMES), help="model-only figures")
     parser.add_argument("--e2e-model", default="full", help="model for the end-to-end runs")
     parser.add_argument("--seconds", type=float, default=24.0, help="length of the 720p/1080p clips")
     parser.add_argument("--long-minutes", type=float, default=5.0)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from formcheck.config import MODEL_NAMES
 from formcheck.errors import ModelNotFoundError
-
-MODEL_NAMES = ("lite", "full", "heavy")
 
 
 def models_dir() -> Path:
