@@ -28,6 +28,9 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "lunge_synthetic_side.mp4"
 API = "/api/v1/analyses"
 POLL_TIMEOUT_S = 240
+# Short heartbeats so a test sees a silent Procrastinate worker within seconds (production: 5 s and
+# 30 s); the embedded queue does not use them.
+FAST_SWEEP = {"FORMCHECK_WORKER_HEARTBEAT_S": "0.5", "FORMCHECK_WORKER_STALLED_AFTER_S": "3"}
 
 
 def cut_clip(src: Path, dst: Path, end_s: float = 6.0, width: int = 640) -> Path:

@@ -24,6 +24,7 @@ import pytest
 from scripted_analysis import hold_file, scripted_analysis
 from service_support import (
     API,
+    FAST_SWEEP,
     SAMPLE,
     cut_clip,
     media_entries,
@@ -209,7 +210,8 @@ def test_locked_database_is_waited_for_not_500_and_the_job_is_not_lost(tmp_path,
 
 @contextmanager
 def serve(data_dir: Path):
-    with scripted_server(data_dir) as server:
+    """With Postgres, the killed server's job goes back to the queue once the stalled sweep sees it."""
+    with scripted_server(data_dir, env=FAST_SWEEP) as server:
         yield server.url, server.process
 
 

@@ -21,14 +21,12 @@ import pytest
 
 from pg_support import postgres_server
 from s3_support import seaweed_server
-from service_support import API, SAMPLE, cut_clip, scripted_server
+from service_support import API, FAST_SWEEP, SAMPLE, cut_clip, scripted_server
 
 pytestmark = pytest.mark.slow
 
 UPLOADS = 20
 TESTS = Path(__file__).resolve().parents[1]  # the support modules
-# Short heartbeats so the test sees a silent worker within seconds (production: 5 s and 30 s).
-FAST_SWEEP = {"FORMCHECK_WORKER_HEARTBEAT_S": "0.5", "FORMCHECK_WORKER_STALLED_AFTER_S": "3"}
 STARTED = re.compile(r"Starting job formcheck\.analyze\[\d+\]\(job_id='([0-9a-f]{32})'\)")
 ENDED = re.compile(r"Job formcheck\.analyze\[\d+\]\(job_id='([0-9a-f]{32})'\) ended")
 DONE_LINE = re.compile(r"analysis ([0-9a-f]{32}): done \(attempt (\d+)\)")
