@@ -70,7 +70,8 @@ SCALE = os.environ.get("FORMCHECK_TEST_BACKEND", "") == "scale"
 # What the scale mode runs: each test that builds the service (app, server, stores), itself, through a
 # fixture it uses, through a function in tests/ that either names, or in its module's top-level code.
 # The others (pure stages, pose, CLI) touch no database or storage and would run identically. The
-# browser tests check pages: they run once, in the default mode (the API behind them runs here).
+# browser tests check pages: they run once, in the default mode (the API behind them runs here);
+# tests marked `embedded` are about the embedded mode alone.
 SERVICE_MARKS = ("create_app", "ServiceSettings", "run_server", "scripted_server", "JobStore", "ClinicStore",
                  "service_settings", "clinic_app", "\"serve\"", "\"worker\"")  # the last two: CLI subprocesses
 TESTS_DIR = str(Path(__file__).parent)
@@ -152,8 +153,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = str(item.path)
         if path not in modules:
             modules[path] = _module_builds_the_service(item.module)
-        in_browser = item.get_closest_marker("browser") is not None
-        (keep if not in_browser and (modules[path] or _builds_the_service(item)) else drop).append(item)
+        left_out = any(item.get_closest_marker(name) for name in ("browser", "embedded"))
+        (keep if not left_out and (modules[path] or _builds_the_service(item)) else drop).append(item)
     items[:] = keep
     config.hook.pytest_deselected(items=drop)
 
