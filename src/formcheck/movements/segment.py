@@ -35,6 +35,8 @@ CUT_START = "cut by the clip's start"
 CUT_END = "cut by the clip's end"
 CUT_GAP = "cut by a gap in the pose"
 SHALLOW = "shallow"
+# Values within this fraction of the range of the top are the same height (a rounding difference).
+PEAK_TIE_FRAC = 1e-9
 
 
 @dataclass
@@ -170,7 +172,9 @@ def segment(t: np.ndarray, driver: np.ndarray, p: SegmentParams,
     tol = p.plateau_frac * rng
     for s, a, b, e, reason in spans:
         win = x[a:b + 1]
-        pk = a + int(np.nanargmax(win))
+        # the first frame of the top (a flat bottom's frames differ only by rounding, which an
+        # offset or another clock start would reorder)
+        pk = a + int(np.flatnonzero(win >= np.nanmax(win) - PEAK_TIE_FRAC * rng)[0])
         pv = float(x[pk])
         near = np.flatnonzero(np.isfinite(win) & (win >= pv - tol)) + a
         segs.append(Segment(start=s, peak=pk, plateau_start=int(near.min()), plateau_end=int(near.max()),
