@@ -50,6 +50,19 @@ CANDIDATE_SCORE = 0.1
 # bench/real_clips.py; the scores measured there: bench/README.md.
 FEATURES_CLEAR = 0.3
 
+# The frames the features look at, from the clip's own range (leg lengths, degrees):
+# "feet together": within FEET_TOGETHER_LEG of the 10th-percentile foot-to-foot distance;
+FEET_TOGETHER_LEG = 0.1
+# "working": the more-bent knee at ACTIVE_KNEE_MIN_DEG or more and at least ACTIVE_SHARE_OF_PEAK of
+# its 95th-percentile flexion;
+ACTIVE_KNEE_MIN_DEG, ACTIVE_SHARE_OF_PEAK = 35.0, 0.6
+# "wide stance": the feet at least WIDE_SHARE_OF_PEAK of their 95th-percentile distance apart.
+WIDE_SHARE_OF_PEAK = 0.8
+# knee_lead reads only the episodes whose knee bends more than this past its value at rest.
+KNEE_LEAD_MIN_BEND_DEG = 15.0
+# Feet at clearly different heights (a foot on a step, or held up) differ by more than this.
+FEET_LEVEL_TOLERANCE_LEG = 0.03
+
 FAMILY_DEFAULT = {
     "squat": "squat",
     "single_leg_squat": "single_leg_squat",
@@ -103,7 +116,7 @@ def bent_leg_travel(ctx: MovementContext, kl, kr, sep, at_sep) -> tuple[float, f
     else:
         pts = {s: ctx.foot_point_world(s) for s in ("left", "right")}
         L = ctx.leg_length_world["mean"]
-    rest = sep <= nanpct(sep, 10, 0.0) + 0.1
+    rest = sep <= nanpct(sep, 10, 0.0) + FEET_TOGETHER_LEG
     idx = np.flatnonzero(at_sep)
     if not idx.size or not np.isfinite(L):
         return 0.0, 0.0
@@ -133,7 +146,7 @@ def knee_lead(kmax: np.ndarray, sep: np.ndarray, at_sep: np.ndarray) -> float:
     foot); an mSEBT reach glides out of the stance-leg squat (~0.9-1.0: the free foot never
     takes the weight, so the reach grows with the stance knee). Independent of where the hips
     sit, which a knee-dominant reach moves between the feet like a lunge."""
-    rest = sep <= nanpct(sep, 10, 0.0) + 0.1
+    rest = sep <= nanpct(sep, 10, 0.0) + FEET_TOGETHER_LEG
     idx = np.flatnonzero(at_sep)
     if not idx.size:
         return float("nan")
@@ -145,7 +158,7 @@ def knee_lead(kmax: np.ndarray, sep: np.ndarray, at_sep: np.ndarray) -> float:
         r0, first = int(before[-1]), int(run[0])
         in_run = kmax[r0:int(run[-1]) + 1]
         k0, pk = kmax[r0], np.nanmax(in_run) if np.isfinite(in_run).any() else np.nan
-        if np.isfinite(k0) and np.isfinite(pk) and np.isfinite(kmax[first]) and pk - k0 > 15.0:
+        if np.isfinite(k0) and np.isfinite(pk) and np.isfinite(kmax[first]) and pk - k0 > KNEE_LEAD_MIN_BEND_DEG:
             out.append((kmax[first] - k0) / (pk - k0))
     return float(np.median(out)) if out else float("nan")
 
@@ -167,7 +180,7 @@ def support_geometry(ctx: MovementContext, kl, kr, frames, by_height: bool = Fal
     shares, dists = [], []
     for i in idx:
         dh = np.nan_to_num(hl[i]) - np.nan_to_num(hr[i])
-        if by_height and abs(dh) > 0.03:
+        if by_height and abs(dh) > FEET_LEVEL_TOLERANCE_LEG:
             sup_left = dh < 0
         else:
             sup_left = np.nan_to_num(kl[i]) >= np.nan_to_num(kr[i])
@@ -189,9 +202,9 @@ def features(ctx: MovementContext) -> dict[str, float]:
     sep = ctx.foot_offset("left", "right")
     fl, fr = ctx.foot_height("left"), ctx.foot_height("right")
     knee_peak = nanpct(kmax, 95, 0.0)
-    active = kmax >= max(35.0, 0.6 * knee_peak)
+    active = kmax >= max(ACTIVE_KNEE_MIN_DEG, ACTIVE_SHARE_OF_PEAK * knee_peak)
     sep_peak = nanpct(sep["total"], 95, 0.0)
-    at_sep = sep["total"] >= 0.8 * sep_peak
+    at_sep = sep["total"] >= WIDE_SHARE_OF_PEAK * sep_peak
     tb, ts = bent_leg_travel(ctx, kl, kr, sep["total"], at_sep)
     dh = feet_height_diff(ctx)
     f = {
