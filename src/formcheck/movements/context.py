@@ -33,6 +33,13 @@ FRONTAL_MAX_DEG, SAGITTAL_MIN_DEG, OBLIQUE_MID_DEG = 30, 60, 45
 # Confidence: 0.5 at a boundary, rising by 0.5 over this many degrees beyond it (oblique: over
 # OBLIQUE_CONF_SPAN_DEG / 2 toward the middle).
 VIEW_CONF_SPAN_DEG, OBLIQUE_CONF_SPAN_DEG = 40, 30
+# A foot whose lowest point stays more than this above the other's floor line (leg lengths) never
+# touches the floor (single-leg work) and is given the other foot's floor.
+OFF_FLOOR_MARGIN_LEG = 0.15
+# Both feet on the floor (standing height): each foot within this of its floor line (leg lengths).
+FOOT_DOWN_MAX_LEG = 0.08
+# Smoothing of the hip height (s): keeps the rep's shape, drops the landmark jitter.
+HIP_HEIGHT_SMOOTH_S = 0.15
 ADVICE = {
     "side": "place the phone at hip height, about 3 m to your side, whole body in frame from head to feet",
     "front": "place the phone at knee-to-hip height, about 3 m in front of you (or behind you), "
@@ -253,7 +260,7 @@ class MovementContext:
             return raw
         lowest = max(vals)
         # a foot that never touches the floor (single-leg work) gets the other foot's floor
-        margin = 0.15 * self.leg_length_px["ref"]
+        margin = OFF_FLOOR_MARGIN_LEG * self.leg_length_px["ref"]
         return {s: (v if np.isfinite(v) and lowest - v <= margin else lowest) for s, v in raw.items()}
 
     @cached_property
@@ -281,7 +288,7 @@ class MovementContext:
         """Mid-hip height above the floor line, in leg lengths (about 1 when standing)."""
         y = (self.xy("left", "hip")[:, 1] + self.xy("right", "hip")[:, 1]) / 2
         h = (self.floor_y - y) / self.leg_length_px["ref"]
-        return smooth(self.t, fill_gaps(self.t, h, self.max_gap_s), 0.15)
+        return smooth(self.t, fill_gaps(self.t, h, self.max_gap_s), HIP_HEIGHT_SMOOTH_S)
 
     @cached_property
     def hip_drop(self) -> np.ndarray:
@@ -292,7 +299,7 @@ class MovementContext:
 
     @cached_property
     def standing_hip_height(self) -> float:
-        both_down = (self.foot_height("left") < 0.08) & (self.foot_height("right") < 0.08)
+        both_down = (self.foot_height("left") < FOOT_DOWN_MAX_LEG) & (self.foot_height("right") < FOOT_DOWN_MAX_LEG)
         h = self.hip_height[both_down]
         if np.isfinite(h).sum() >= max(3, 0.05 * len(h) if len(h) else 3):
             return nanpct(h, 70)
