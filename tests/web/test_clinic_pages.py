@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from browser_support import launch_chromium, require_browser, run_server
+from browser_support import require_browser, run_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -113,13 +113,9 @@ def clinic(tmp_path_factory, sebt_clip):
 
 
 @pytest.fixture(scope="module")
-def browser(clinic):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        yield browser
-        browser.close()
+def server(clinic):
+    """The seeded clinic's server (tests/web/conftest.py's `browser` starts after it)."""
+    return clinic["server"]
 
 
 def _logged_in_page(browser, clinic, size=(1280, 800)):

@@ -175,7 +175,6 @@ def chart_state(page) -> dict:
         const x = Number(c.dataset.cursorX), ctx = c.getContext('2d');
         const px = Array.from(ctx.getImageData(x, 1, 1, 1).data.slice(0, 3));
         return {cursor_s: Number(c.dataset.cursorS), cursor_x: x, video_s: v.currentTime, cursor_rgb: px,
-                width: c.width, box_left: c.getBoundingClientRect().left, box_width: c.getBoundingClientRect().width,
                 dpr: window.devicePixelRatio}; }""")
 
 
