@@ -107,6 +107,21 @@ def foot_travel_range(ctx: MovementContext, side: str) -> float:
     return float(np.percentile(d, 95))
 
 
+def wide_episodes(sep: np.ndarray, at_sep: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(last feet-together frame before it, its frames) for each wide-stance episode that starts
+    from the feet together."""
+    rest = sep <= nanpct(sep, 10, 0.0) + FEET_TOGETHER_LEG
+    idx = np.flatnonzero(at_sep)
+    if not idx.size:
+        return []
+    out = []
+    for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
+        before = np.flatnonzero(rest[:run[0]])
+        if before.size:
+            out.append((int(before[-1]), run))
+    return out
+
+
 def bent_leg_travel(ctx: MovementContext, kl, kr, sep, at_sep) -> tuple[float, float]:
     """Mean travel (leg lengths) of the more-bent and the straighter leg's foot, from the last
     feet-together frame before each wide-stance episode to the middle of that episode."""
@@ -116,18 +131,11 @@ def bent_leg_travel(ctx: MovementContext, kl, kr, sep, at_sep) -> tuple[float, f
     else:
         pts = {s: ctx.foot_point_world(s) for s in ("left", "right")}
         L = ctx.leg_length_world["mean"]
-    rest = sep <= nanpct(sep, 10, 0.0) + FEET_TOGETHER_LEG
-    idx = np.flatnonzero(at_sep)
-    if not idx.size or not np.isfinite(L):
+    if not np.isfinite(L):
         return 0.0, 0.0
-    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
     tb, ts = [], []
-    for run in runs:
+    for ref, run in wide_episodes(sep, at_sep):
         mid = int(run[len(run) // 2])
-        before = np.flatnonzero(rest[:run[0]])
-        if not before.size:
-            continue
-        ref = int(before[-1])
         d = {s: np.linalg.norm(pts[s][mid] - pts[s][ref]) / L for s in pts}
         bent = "left" if np.nan_to_num(kl[mid]) >= np.nan_to_num(kr[mid]) else "right"
         straight = "right" if bent == "left" else "left"
@@ -146,16 +154,9 @@ def knee_lead(kmax: np.ndarray, sep: np.ndarray, at_sep: np.ndarray) -> float:
     foot); an mSEBT reach glides out of the stance-leg squat (~0.9-1.0: the free foot never
     takes the weight, so the reach grows with the stance knee). Independent of where the hips
     sit, which a knee-dominant reach moves between the feet like a lunge."""
-    rest = sep <= nanpct(sep, 10, 0.0) + FEET_TOGETHER_LEG
-    idx = np.flatnonzero(at_sep)
-    if not idx.size:
-        return float("nan")
     out = []
-    for run in np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1):
-        before = np.flatnonzero(rest[:run[0]])
-        if not before.size:
-            continue
-        r0, first = int(before[-1]), int(run[0])
+    for r0, run in wide_episodes(sep, at_sep):
+        first = int(run[0])
         in_run = kmax[r0:int(run[-1]) + 1]
         k0, pk = kmax[r0], np.nanmax(in_run) if np.isfinite(in_run).any() else np.nan
         if np.isfinite(k0) and np.isfinite(pk) and np.isfinite(kmax[first]) and pk - k0 > KNEE_LEAD_MIN_BEND_DEG:
