@@ -6,6 +6,14 @@ kinematics, rep counting and every output file are the pipeline's own, in the sh
 serves, without loading a model. `analysis_finding_nobody` gets the pipeline's own no_person
 failure. One service test still runs the model (test_service.py::test_results_equal_the_pipeline).
 
+`memoised_model_analysis` runs the real pose model but remembers its landmarks per clip (content,
+pose settings, subject hint) in the folder FORMCHECK_TEST_POSE_MEMO names: the browser modules
+upload the same clips to servers of their own (the bundled lunge three times, the rendered mSEBT
+twice), and what they check is the pages, not the model. The first analysis of each clip in a
+session runs the model; a later one replays its landmarks through the same pipeline. A server
+whose test watches the model's own progress sets FORMCHECK_TEST_POSE_MEMO_REPLAY=0: it runs the
+model every time and only records.
+
 A file named HOLD in the service's data dir keeps scripted analyses in their pose stage (still
 writing progress, so a deleted job stops): the tests that act on a running job create it before
 uploading and remove it to let the job finish.
@@ -16,6 +24,9 @@ little: the pipeline only when an analysis runs.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +41,8 @@ if TYPE_CHECKING:
     from formcheck.sources import VideoInfo
 
 HOLD = "HOLD"
+POSE_MEMO_ENV = "FORMCHECK_TEST_POSE_MEMO"
+POSE_MEMO_REPLAY_ENV = "FORMCHECK_TEST_POSE_MEMO_REPLAY"
 # movement_fixtures draws into a 1080 x 1920 portrait frame; scripted poses are scaled into the clip's.
 FIXTURE_SIZE = (1080, 1920)
 # One rep per 2.5 s after 1.5 s of standing: the bundled sample (11.7 s) gets 4 reps, as many as it shows.
@@ -78,21 +91,27 @@ def nobody(info: VideoInfo) -> PoseSeries:
     )
 
 
+def _replay_frames(info, spool) -> None:
+    """Fill the pipeline's spool (spool.py) as the model's stage does on its pass over the frames."""
+    from formcheck.sources import iter_frames
+
+    if spool is not None:
+        with spool.part(0) as part:
+            for frame in iter_frames(info, max_long_side=max(spool.width, spool.height)):
+                part.add(frame.time_s, frame.image)
+
+
 def _analyze_with(script, video, out_dir, settings=None, **kwargs):
     """`analyze_video` with `script(info)` as the pose stage: like the model's stage it reports
     progress per frame and keeps the decoded frames in the pipeline's spool (spool.py); it waits
     before the last frame while the data dir holds a HOLD file."""
     from formcheck import pipeline
-    from formcheck.sources import iter_frames
 
     hold = hold_file(_data_dir(video))
 
     def scripted_pose_stage(info, pose_settings, progress=None, spool=None, **model_options):  # subject: no model
         series = script(info)
-        if spool is not None:
-            with spool.part(0) as part:
-                for frame in iter_frames(info, max_long_side=max(spool.width, spool.height)):
-                    part.add(frame.time_s, frame.image)
+        _replay_frames(info, spool)
         for _ in range(len(series.time_s) - 1):
             if progress:
                 progress(1)
@@ -116,3 +135,40 @@ def scripted_analysis(video, out_dir, settings=None, **kwargs):
 def analysis_finding_nobody(video, out_dir, settings=None, **kwargs):
     """The service's analysis with a pose stage that finds nobody: the pipeline's own no_person failure."""
     return _analyze_with(nobody, video, out_dir, settings, **kwargs)
+
+
+def _memo_key(info, pose_settings, subject) -> str:
+    digest = hashlib.sha256()
+    with open(info.path, "rb") as clip:
+        for block in iter(lambda: clip.read(1 << 20), b""):
+            digest.update(block)
+    digest.update(pose_settings.model_dump_json().encode())
+    digest.update(repr(subject).encode())
+    return digest.hexdigest()
+
+
+def memoised_model_analysis(video, out_dir, settings=None, **kwargs):
+    """The service's analysis with the pose model's landmarks remembered per clip (module docstring)."""
+    from formcheck import pipeline
+
+    model_stage = pipeline.extract_poses
+    memo = Path(os.environ[POSE_MEMO_ENV])
+    replay = os.environ.get(POSE_MEMO_REPLAY_ENV, "1") != "0"
+
+    def memoised_pose_stage(info, pose_settings, progress=None, subject=None, spool=None):
+        path = memo / f"{_memo_key(info, pose_settings, subject)}.pickle"
+        if not (replay and path.is_file()):
+            series = model_stage(info, pose_settings, progress=progress, subject=subject, spool=spool)
+            part = path.with_suffix(f".{os.getpid()}.part")
+            part.write_bytes(pickle.dumps(series))
+            os.replace(part, path)
+            return series
+        series = pickle.loads(path.read_bytes())
+        _replay_frames(info, spool)
+        for _ in range(len(series.time_s)):
+            if progress:
+                progress(1)
+        return series
+
+    with mock.patch.object(pipeline, "extract_poses", memoised_pose_stage):
+        return pipeline.analyze_video(video, out_dir, settings, **kwargs)

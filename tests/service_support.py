@@ -22,7 +22,7 @@ from browser_support import RunningServer, free_port, run_server
 from formcheck import clips
 from formcheck.service import ServiceSettings
 from formcheck.service.app import create_app
-from scripted_analysis import scripted_analysis
+from scripted_analysis import POSE_MEMO_ENV, POSE_MEMO_REPLAY_ENV, memoised_model_analysis, scripted_analysis
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "samples" / "lunge_synthetic_side.mp4"
@@ -72,13 +72,31 @@ def scripted_app():
     return create_app(ServiceSettings(), analyze=scripted_analysis)
 
 
+def memo_app():
+    """The app from the FORMCHECK_* environment, its jobs running `memoised_model_analysis` (the model,
+    its landmarks remembered per clip in FORMCHECK_TEST_POSE_MEMO): for the browser tests' servers."""
+    return create_app(ServiceSettings(), analyze=memoised_model_analysis)
+
+
 @contextmanager
-def scripted_server(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[RunningServer]:
-    """A real server process (uvicorn, as `formcheck serve` runs it) whose jobs run `scripted_analysis`."""
+def app_server(data_dir: Path, app: str, env: dict[str, str] | None = None, **options) -> Iterator[RunningServer]:
+    """A real server process (uvicorn, as `formcheck serve` runs it) of an app factory in tests/."""
     tests = str(Path(__file__).resolve().parent)
     path = os.pathsep.join(p for p in (tests, os.environ.get("PYTHONPATH")) if p)
-    with run_server(data_dir, app="service_support:scripted_app", env={"PYTHONPATH": path, **(env or {})}) as server:
+    with run_server(data_dir, app=app, env={"PYTHONPATH": path, **(env or {})}, **options) as server:
         yield server
+
+
+def scripted_server(data_dir: Path, env: dict[str, str] | None = None):
+    """A real server process whose jobs run `scripted_analysis`."""
+    return app_server(data_dir, "service_support:scripted_app", env)
+
+
+def memo_server(data_dir: Path, memo: Path, replay: bool = True, **options):
+    """A real server process (one lite analysis process) whose jobs run the pose model with its landmarks
+    remembered in `memo` (`memoised_model_analysis`); `replay=False`: the model runs every time."""
+    env = {POSE_MEMO_ENV: str(memo), POSE_MEMO_REPLAY_ENV: "1" if replay else "0"}
+    return app_server(data_dir, "service_support:memo_app", env, **{"workers": 1, "model": "lite", **options})
 
 
 def run_scripted_worker() -> int:

@@ -1,6 +1,8 @@
 """The browser tests' shared fixtures: per module, a real server (uvicorn, one lite analysis process)
 and a headless chromium. A module that needs another server (an account made first, other settings)
-defines its own `server`."""
+defines its own `server`. The servers share one memo of the model's landmarks per clip for the session
+(scripted_analysis.memoised_model_analysis): a clip that several modules upload is run through the
+model once."""
 
 from __future__ import annotations
 
@@ -8,14 +10,19 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import launch_chromium, require_browser, run_server
+from browser_support import launch_chromium, require_browser
+from service_support import memo_server
+
+
+@pytest.fixture(scope="session")
+def pose_memo(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("pose-memo")
 
 
 @pytest.fixture(scope="module")
-def server(request, tmp_path_factory):
+def server(request, tmp_path_factory, pose_memo):
     require_browser()
-    with run_server(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]), workers=1,
-                    model="lite") as running:
+    with memo_server(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]), pose_memo) as running:
         yield running
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from browser_support import require_browser, run_server
+from browser_support import require_browser
+from service_support import memo_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -70,10 +71,10 @@ def _upload(server, token: str, test_id: str, clip: Path, name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def clinic(tmp_path_factory, sebt_clip):
+def clinic(tmp_path_factory, sebt_clip, pose_memo):
     """The server and the seeded data: {"server", "token", "athlete", "screening", "tests"}."""
     require_browser()
-    with run_server(tmp_path_factory.mktemp("pages-data"), workers=1, model="lite") as server:
+    with memo_server(tmp_path_factory.mktemp("pages-data"), pose_memo) as server:
         assert _call(server, "POST", f"{API}/auth/register", body={"email": EMAIL, "password": PASSWORD,
                                                                   "name": "Dr. Pages"})[0] == 202
         status, login = _call(server, "POST", f"{API}/auth/login", body={"email": EMAIL, "password": PASSWORD})

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import launch_chromium, require_browser, run_server
+from browser_support import launch_chromium, require_browser
 from formcheck.clips import short_clip
 from samples_support import require_sample
+from service_support import memo_server
 from web_support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
@@ -41,9 +42,9 @@ def clips(tmp_path_factory, sebt_clip) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, pose_memo):
     require_browser()
-    with run_server(tmp_path_factory.mktemp("e2e-clinic-data"), workers=1, model="lite") as running:
+    with memo_server(tmp_path_factory.mktemp("e2e-clinic-data"), pose_memo) as running:
         body = json.dumps({"email": EMAIL, "password": PASSWORD, "name": CLINICIAN}).encode()
         request = urllib.request.Request(f"{running.url}/api/v1/clinic/auth/register", data=body,
                                          headers={"Content-Type": "application/json"})

@@ -5,7 +5,8 @@ chromium uploads a real clip through the file input and waits for the results, w
 checked against the API's analysis.json for the same job and against the rep count counted by
 watching the clip (3 squats). The annotated video must really play, and the angle chart's
 cursor must follow the playhead (and seek the video when clicked). A second clip goes in by
-drag and drop.
+drag and drop. The server runs the model on every upload (the progress shown is the model's own)
+and records its landmarks for the other browser modules (tests/web/conftest.py).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import urllib.request
 
 import pytest
 
+from browser_support import require_browser
 from formcheck import labels
 from samples_support import require_sample
+from service_support import memo_server
 from web_support import wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.samples, pytest.mark.slow]
@@ -67,6 +70,13 @@ def wait_for_results(page, server) -> str:
             return state["hash"]
         time.sleep(0.25)
     raise AssertionError(f"no results after {RESULT_TIMEOUT_S} s\n{server.log()}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, pose_memo):
+    require_browser()
+    with memo_server(tmp_path_factory.mktemp("e2e-upload-data"), pose_memo, replay=False) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
