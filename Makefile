@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SAMPLE ?= samples/lunge_synthetic_side.mp4
 
-.PHONY: install system-deps demo lint test test-scale test-fast bench models lint-docker clean
+.PHONY: install system-deps demo lint test test-lane-embedded test-lane-service test-scale test-fast bench models lint-docker clean
 
 # Debian's Mesa EGL for the synthetic lab's headless renderer (moderngl), and Debian's chromium
 # for the browser tests (driven by Python Playwright; no browser download); installed once, as root.
@@ -47,11 +47,19 @@ lint: install
 	$(VENV)/bin/mypy
 
 ## Every test (real clips from ../shared/samples; under CI=true a missing one fails), in both service modes:
-## embedded (SQLite, local queue and media), then scaled out (the tests start Postgres and SeaweedFS's S3 on
+## embedded (SQLite, local queue and media), and scaled out (the tests start Postgres and SeaweedFS's S3 on
 ## loopback; Procrastinate queue) over the tests that build the service, browser tests left out
-## (tests/conftest.py, FORMCHECK_TEST_BACKEND)
+## (tests/conftest.py, FORMCHECK_TEST_BACKEND). Two lanes run side by side, as many tests wait on servers,
+## browsers and sockets: the embedded mode but for tests/service, and tests/service embedded then the
+## scaled-out mode. Each lane's output is printed whole when it ends; any failure fails the target.
 test: install
-	$(PY) -m pytest
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-lane-embedded test-lane-service
+
+test-lane-embedded:
+	$(PY) -m pytest --ignore=tests/service
+
+test-lane-service:
+	$(PY) -m pytest tests/service
 	FORMCHECK_TEST_BACKEND=scale $(PY) -m pytest
 
 ## The scaled-out mode alone
