@@ -147,15 +147,15 @@ def _memo_key(info, pose_settings, subject) -> str:
     return digest.hexdigest()
 
 
-def memoised_model_analysis(video, out_dir, settings=None, **kwargs):
-    """The service's analysis with the pose model's landmarks remembered per clip (module docstring)."""
+def memoised_pose_stage(memo: Path, replay: bool = True):
+    """The pipeline's pose stage (the model) remembering its landmarks in `memo` per clip content, pose
+    settings and subject hint; with `replay`, a clip seen before is replayed from there (its frames still
+    go to the spool, its progress is still reported per frame)."""
     from formcheck import pipeline
 
     model_stage = pipeline.extract_poses
-    memo = Path(os.environ[POSE_MEMO_ENV])
-    replay = os.environ.get(POSE_MEMO_REPLAY_ENV, "1") != "0"
 
-    def memoised_pose_stage(info, pose_settings, progress=None, subject=None, spool=None):
+    def stage(info, pose_settings, progress=None, subject=None, spool=None):
         path = memo / f"{_memo_key(info, pose_settings, subject)}.pickle"
         if not (replay and path.is_file()):
             series = model_stage(info, pose_settings, progress=progress, subject=subject, spool=spool)
@@ -170,5 +170,13 @@ def memoised_model_analysis(video, out_dir, settings=None, **kwargs):
                 progress(1)
         return series
 
-    with mock.patch.object(pipeline, "extract_poses", memoised_pose_stage):
+    return stage
+
+
+def memoised_model_analysis(video, out_dir, settings=None, **kwargs):
+    """The service's analysis with the pose model's landmarks remembered per clip (module docstring)."""
+    from formcheck import pipeline
+
+    stage = memoised_pose_stage(Path(os.environ[POSE_MEMO_ENV]), os.environ.get(POSE_MEMO_REPLAY_ENV, "1") != "0")
+    with mock.patch.object(pipeline, "extract_poses", stage):
         return pipeline.analyze_video(video, out_dir, settings, **kwargs)

@@ -9,6 +9,10 @@ Nothing is left behind (no output folder for a refused file, no upload folder on
 Already covered elsewhere, not repeated here: probe-level errors of these files in
 tests/sources/test_sources.py (messages), the text-named-.mp4 upload and the no-person job in
 tests/service/test_service.py.
+
+The clips with a person go through the pose model once: the CLI tests run it and remember its
+landmarks per clip, and the API test's analyses replay them (scripted_analysis.memoised_pose_stage);
+run alone, the API test runs the model.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -33,12 +38,15 @@ from media_factory import (
     write_image,
 )
 from samples_support import require_sample
+from scripted_analysis import POSE_MEMO_ENV, memoised_model_analysis, memoised_pose_stage
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
+from formcheck import pipeline
 from formcheck.cli import main
-from formcheck.service import ServiceSettings, create_app
+from formcheck.service import ServiceSettings
+from formcheck.service.app import create_app
 
 API = "/api/v1/analyses"
 HEIGHT = 360  # small frames keep the pose runs short on 2 cores
@@ -84,10 +92,20 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory):
+def pose_memo(tmp_path_factory) -> Iterator[Path]:
+    """The module's memo of the model's landmarks (module docstring); the analysis processes find it
+    through FORMCHECK_TEST_POSE_MEMO."""
+    memo = tmp_path_factory.mktemp("pose-memo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(POSE_MEMO_ENV, str(memo))
+        yield memo
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, pose_memo):
     settings = ServiceSettings(data_dir=tmp_path_factory.mktemp("service"), workers=1, model="lite",
                                progress_interval_s=0.2)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(create_app(settings, analyze=memoised_model_analysis), raise_server_exceptions=False) as client:
         yield client, settings
 
 
@@ -241,10 +259,11 @@ def people(tmp_path_factory) -> dict[str, Path]:
 @pytest.mark.slow
 @pytest.mark.samples
 @pytest.mark.parametrize("name", list(ANALYSED))
-def test_cli_analyses_or_explains(name, people, tmp_path, capsys):
+def test_cli_analyses_or_explains(name, people, pose_memo, tmp_path, capsys):
     _, check, failure = ANALYSED[name]
     out = tmp_path / "out"
-    code, err = run_cli(people[name], out, capsys)
+    with mock.patch.object(pipeline, "extract_poses", memoised_pose_stage(pose_memo, replay=False)):
+        code, err = run_cli(people[name], out, capsys)
     if check is None:
         assert code == 2 and "What to do:" in err, err
         assert not (out / "analysis.json").exists()
