@@ -151,10 +151,13 @@ def test_a_chunked_json_body_is_cut_off_at_the_limit(server):
 
 @pytest.mark.jobs  # ffmpeg writes the 213,600-frame file
 def test_the_issue_s_many_frames_file_is_refused_with_the_reason(tmp_path):
-    """112x64 at 240 fps for 890 s: 213,600 frames in 3 MB (about 33 min of pose work on one worker)."""
-    clip = tmp_path / "many_frames.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=112x64:rate=240", "-t", "890",
-                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(clip)], check=True)
+    """112x64 at 240 fps for 890 s: 213,600 frames in 3 MB (about 33 min of pose work on one worker).
+    Ten encoded seconds are repeated by stream copy (encoding all 890 s took ~10 s of CPU)."""
+    ten_s, clip = tmp_path / "ten_seconds.mp4", tmp_path / "many_frames.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=gray:size=112x64:rate=240", "-t", "10",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(ten_s)], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-stream_loop", "88", "-i", str(ten_s), "-t", "890", "-c", "copy",
+                    str(clip)], check=True)
     settings = service_settings(tmp_path / "data")
     with TestClient(create_app(settings)) as client:
         refused = client.post(API, files={"file": ("many.mp4", clip.read_bytes(), "video/mp4")})
