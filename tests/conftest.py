@@ -42,6 +42,12 @@ def shared_samples() -> Path:
 
 
 @pytest.fixture(scope="session")
+def pose_memo(tmp_path_factory) -> Path:
+    """The session's memo of the pose model's landmarks per clip (scripted_analysis.memoised_pose_stage)."""
+    return tmp_path_factory.mktemp("pose-memo")
+
+
+@pytest.fixture(scope="session")
 def analysed():
     """Raw and cleaned landmarks plus angles per clip, computed once per test session."""
     from formcheck.config import PoseSettings

@@ -101,12 +101,18 @@ def _replay_frames(info, spool) -> None:
                 part.add(frame.time_s, frame.image)
 
 
+def _analyze_with_stage(stage, video, out_dir, settings=None, **kwargs):
+    """`analyze_video` with `stage` in place of the pipeline's pose stage."""
+    from formcheck import pipeline
+
+    with mock.patch.object(pipeline, "extract_poses", stage):
+        return pipeline.analyze_video(video, out_dir, settings, **kwargs)
+
+
 def _analyze_with(script, video, out_dir, settings=None, **kwargs):
     """`analyze_video` with `script(info)` as the pose stage: like the model's stage it reports
     progress per frame and keeps the decoded frames in the pipeline's spool (spool.py); it waits
     before the last frame while the data dir holds a HOLD file."""
-    from formcheck import pipeline
-
     hold = hold_file(_data_dir(video))
 
     def scripted_pose_stage(info, pose_settings, progress=None, spool=None, **model_options):  # subject: no model
@@ -123,8 +129,7 @@ def _analyze_with(script, video, out_dir, settings=None, **kwargs):
             progress(1)
         return series
 
-    with mock.patch.object(pipeline, "extract_poses", scripted_pose_stage):
-        return pipeline.analyze_video(video, out_dir, settings, **kwargs)
+    return _analyze_with_stage(scripted_pose_stage, video, out_dir, settings, **kwargs)
 
 
 def scripted_analysis(video, out_dir, settings=None, **kwargs):
@@ -175,8 +180,5 @@ def memoised_pose_stage(memo: Path, replay: bool = True):
 
 def memoised_model_analysis(video, out_dir, settings=None, **kwargs):
     """The service's analysis with the pose model's landmarks remembered per clip (module docstring)."""
-    from formcheck import pipeline
-
     stage = memoised_pose_stage(Path(os.environ[POSE_MEMO_ENV]), os.environ.get(POSE_MEMO_REPLAY_ENV, "1") != "0")
-    with mock.patch.object(pipeline, "extract_poses", stage):
-        return pipeline.analyze_video(video, out_dir, settings, **kwargs)
+    return _analyze_with_stage(stage, video, out_dir, settings, **kwargs)

@@ -92,17 +92,16 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def pose_memo(tmp_path_factory) -> Iterator[Path]:
-    """The module's memo of the model's landmarks (module docstring); the analysis processes find it
+def memo_in_environment(pose_memo) -> Iterator[None]:
+    """The session's memo of the model's landmarks (module docstring), found by the analysis processes
     through FORMCHECK_TEST_POSE_MEMO."""
-    memo = tmp_path_factory.mktemp("pose-memo")
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv(POSE_MEMO_ENV, str(memo))
-        yield memo
+        patch.setenv(POSE_MEMO_ENV, str(pose_memo))
+        yield
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory, pose_memo):
+def service(tmp_path_factory, memo_in_environment):
     settings = ServiceSettings(data_dir=tmp_path_factory.mktemp("service"), workers=1, model="lite",
                                progress_interval_s=0.2)
     with TestClient(create_app(settings, analyze=memoised_model_analysis), raise_server_exceptions=False) as client:

@@ -14,15 +14,18 @@ from browser_support import launch_chromium, require_browser
 from service_support import memo_server
 
 
-@pytest.fixture(scope="session")
-def pose_memo(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("pose-memo")
+@pytest.fixture(scope="module")
+def pose_memo_replay() -> bool:
+    """Whether the module's server replays a clip the memo holds; a module that watches the model's own
+    progress overrides it with False (the model runs on every upload and only records)."""
+    return True
 
 
 @pytest.fixture(scope="module")
-def server(request, tmp_path_factory, pose_memo):
+def server(request, tmp_path_factory, pose_memo, pose_memo_replay):
     require_browser()
-    with memo_server(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]), pose_memo) as running:
+    with memo_server(tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1]), pose_memo,
+                     replay=pose_memo_replay) as running:
         yield running
 
 
