@@ -77,7 +77,8 @@ SCALE = os.environ.get("FORMCHECK_TEST_BACKEND", "") == "scale"
 # fixture it uses, through a function in tests/ that either names, or in its module's top-level code.
 # The others (pure stages, pose, CLI) touch no database or storage and would run identically. The
 # browser tests check pages: they run once, in the default mode (the API behind them runs here);
-# tests marked `embedded` are about the embedded mode alone.
+# tests marked `embedded` are about the embedded mode alone; those marked `own_backend` pick their
+# database and storage themselves, so a second pass would repeat them unchanged.
 SERVICE_MARKS = ("create_app", "ServiceSettings", "run_server", "scripted_server", "JobStore", "ClinicStore",
                  "service_settings", "clinic_app", "\"serve\"", "\"worker\"")  # the last two: CLI subprocesses
 TESTS_DIR = str(Path(__file__).parent)
@@ -159,7 +160,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         path = str(item.path)
         if path not in modules:
             modules[path] = _module_builds_the_service(item.module)
-        left_out = any(item.get_closest_marker(name) for name in ("browser", "embedded"))
+        left_out = any(item.get_closest_marker(name) for name in ("browser", "embedded", "own_backend"))
         (keep if not left_out and (modules[path] or _builds_the_service(item)) else drop).append(item)
     items[:] = keep
     config.hook.pytest_deselected(items=drop)

@@ -24,6 +24,9 @@ from formcheck.db.tables import metadata
 from formcheck.service.store import DONE, FAILED, QUEUED, RUNNING, DatabaseBusyError, JobStore, is_busy, is_disk_full
 from pg_support import postgres_bindir, postgres_server
 
+# Every test names its database (SQLite or its own Postgres): the scaled-out pass would repeat it unchanged.
+pytestmark = pytest.mark.own_backend
+
 # The clinic tables as the release before Alembic created them at clinic_schema version 1.
 OLD_CLINIC_V1 = """
 CREATE TABLE IF NOT EXISTS clinicians (

@@ -23,7 +23,8 @@ from pg_support import postgres_server
 from s3_support import seaweed_server
 from service_support import API, FAST_SWEEP, SAMPLE, cut_clip, scripted_server
 
-pytestmark = pytest.mark.slow
+# Its own Postgres, S3 and workers: the scaled-out pass would run it again unchanged.
+pytestmark = [pytest.mark.slow, pytest.mark.own_backend]
 
 UPLOADS = 20
 TESTS = Path(__file__).resolve().parents[1]  # the support modules
