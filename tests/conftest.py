@@ -48,19 +48,25 @@ def pose_memo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def analysed():
-    """Raw and cleaned landmarks plus angles per clip, computed once per test session."""
+def analysed(pose_memo):
+    """Raw and cleaned landmarks plus angles per clip, computed once per test session; the model's
+    landmarks also go to the pose memo, so a pipeline run on the clip with the same pose settings
+    can replay them (scripted_analysis.memoised_pose_stage)."""
     from formcheck.config import PoseSettings
     from formcheck.kinematics import compute_kinematics
     from formcheck.pose.landmarker import extract_poses
+    from formcheck.pose.tracking import SubjectHint
     from formcheck.sources import probe
+    from scripted_analysis import remember_landmarks
 
     cache: dict[str, tuple] = {}
 
     def get(name: str):
         if name not in cache:
             info = probe(require_sample(f"videos/{name}.mp4"))
-            raw = extract_poses(info, PoseSettings())
+            settings, auto = PoseSettings(), SubjectHint()  # as the CLI and the service ask
+            raw = extract_poses(info, settings, subject=auto)
+            remember_landmarks(pose_memo, info, settings, auto, raw)
             clean, angles = compute_kinematics(raw)
             cache[name] = (raw, clean, angles)
         return cache[name]

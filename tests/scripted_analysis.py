@@ -152,6 +152,18 @@ def _memo_key(info, pose_settings, subject) -> str:
     return digest.hexdigest()
 
 
+def _memo_path(memo: Path, info, pose_settings, subject) -> Path:
+    return memo / f"{_memo_key(info, pose_settings, subject)}.pickle"
+
+
+def remember_landmarks(memo: Path, info, pose_settings, subject, series: PoseSeries) -> None:
+    """Keep the model's landmarks of a clip in the memo (written whole, then renamed: other processes read it)."""
+    path = _memo_path(memo, info, pose_settings, subject)
+    part = path.with_suffix(f".{os.getpid()}.part")
+    part.write_bytes(pickle.dumps(series))
+    os.replace(part, path)
+
+
 def memoised_pose_stage(memo: Path, replay: bool = True):
     """The pipeline's pose stage (the model) remembering its landmarks in `memo` per clip content, pose
     settings and subject hint; with `replay`, a clip seen before is replayed from there (its frames still
@@ -161,12 +173,10 @@ def memoised_pose_stage(memo: Path, replay: bool = True):
     model_stage = pipeline.extract_poses
 
     def stage(info, pose_settings, progress=None, subject=None, spool=None):
-        path = memo / f"{_memo_key(info, pose_settings, subject)}.pickle"
+        path = _memo_path(memo, info, pose_settings, subject)
         if not (replay and path.is_file()):
             series = model_stage(info, pose_settings, progress=progress, subject=subject, spool=spool)
-            part = path.with_suffix(f".{os.getpid()}.part")
-            part.write_bytes(pickle.dumps(series))
-            os.replace(part, path)
+            remember_landmarks(memo, info, pose_settings, subject, series)
             return series
         series = pickle.loads(path.read_bytes())
         _replay_frames(info, spool)

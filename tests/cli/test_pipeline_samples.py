@@ -7,10 +7,12 @@ import json
 import numpy as np
 import pytest
 
+from formcheck import pipeline
 from formcheck.cli import main as cli_main
 from formcheck.landmarks import LEFT_ANKLE, RIGHT_ANKLE
 from formcheck.outputs import is_faststart, probe_codec
 from samples_support import require_sample
+from scripted_analysis import memoised_pose_stage
 
 CLIPS = [
     "lunge_lateral_front_01",
@@ -90,8 +92,12 @@ def test_leg_swaps_in_split_stance_are_corrected(analysed):
     assert len(angles.swapped_frames) > 0
 
 
-def test_cli_analyze_writes_every_output(tmp_path):
+def test_cli_analyze_writes_every_output(tmp_path, analysed, pose_memo, monkeypatch):
+    """The CLI's whole run, its pose stage replaying the landmarks the model gave `analysed` on this
+    clip with the same settings (the CLI's own model run is in tests/service/test_bad_inputs.py)."""
     video = require_sample("videos/lunge_reverse_side_01.mp4")
+    analysed("lunge_reverse_side_01")
+    monkeypatch.setattr(pipeline, "extract_poses", memoised_pose_stage(pose_memo))
     out = tmp_path / "out"
     assert cli_main(["analyze", str(video), "--out", str(out), "--quiet"]) == 0
     analysis = json.loads((out / "analysis.json").read_text())
