@@ -41,6 +41,24 @@ def shared_samples() -> Path:
     return require_sample("SOURCES.md").parent
 
 
+@pytest.fixture()
+def app(tmp_path):
+    """The service with the clinic on this test's data dir (clinic_support.clinic_app)."""
+    from clinic_support import clinic_app
+
+    return clinic_app(tmp_path)
+
+
+@pytest.fixture()
+def client(app, tmp_path):
+    """A TestClient of `app`, started (lifespan) and stopped with the test; `client.data_dir` is its data dir."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as started:
+        started.data_dir = tmp_path
+        yield started
+
+
 @pytest.fixture(scope="session")
 def pose_memo(tmp_path_factory) -> Path:
     """The session's memo of the pose model's landmarks per clip (scripted_analysis.memoised_pose_stage)."""

@@ -6,18 +6,9 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 
-import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
-from clinic_support import API, PASSWORD, athlete_with_screening, clinic_app, register
-
-
-@pytest.fixture()
-def client(tmp_path):
-    with TestClient(clinic_app(tmp_path)) as c:
-        c.data_dir = tmp_path
-        yield c
+from clinic_support import API, PASSWORD, athlete_with_screening, register
 
 
 def db(client) -> AbstractContextManager[Connection]:

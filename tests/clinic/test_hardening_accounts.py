@@ -15,19 +15,8 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from clinic_support import API, PASSWORD, athlete_with_screening, clinic_app, register
+from clinic_support import API, PASSWORD, athlete_with_screening, register
 from formcheck.clinic import auth
-
-
-@pytest.fixture()
-def app(tmp_path):
-    return clinic_app(tmp_path)
-
-
-@pytest.fixture()
-def client(app):
-    with TestClient(app) as c:
-        yield c
 
 
 def _login(client, email, password=PASSWORD, **extra):

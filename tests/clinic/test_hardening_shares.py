@@ -10,21 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy
-from fastapi.testclient import TestClient
 
 from browser_support import run_server
-from clinic_support import API, PASSWORD, clinic_app, register
+from clinic_support import API, PASSWORD, register
 
 INJURY, SCREENING_NOTE = "ACL reconstruction left 2023", "Felt knee pain on the step-down"
 TEST_NOTE = "Wobbled on trial 2"
 DATES = ("2025-01-10", "2025-03-10", "2025-06-10")
 REACH = {"2025-01-10": 60.0, "2025-03-10": 66.0, "2025-06-10": 77.0}  # tape, anterior, both legs
-
-
-@pytest.fixture()
-def client(tmp_path):
-    with TestClient(clinic_app(tmp_path)) as c:
-        yield c
 
 
 def _screenings(client, auth) -> tuple[str, dict[str, str]]:

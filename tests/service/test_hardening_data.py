@@ -15,17 +15,6 @@ from clinic_support import API, PASSWORD, athlete_with_screening, clinic_app, re
 from formcheck.service.store import new_job_id
 
 
-@pytest.fixture()
-def app(tmp_path):
-    return clinic_app(tmp_path)
-
-
-@pytest.fixture()
-def client(app):
-    with TestClient(app) as c:
-        yield c
-
-
 def _job(app, *, days_old: float = 0.0, status: str = "failed") -> str:
     """A finished (failed: no results to read) analysis job; no clip is needed to test who may reach it."""
     job_id = new_job_id()
