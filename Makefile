@@ -48,7 +48,8 @@ lint: install
 
 ## Every test (real clips from ../shared/samples; under CI=true a missing one fails), in both service modes:
 ## embedded (SQLite, local queue and media), and scaled out (the tests start Postgres and SeaweedFS's S3 on
-## loopback; Procrastinate queue) over the tests that build the service, browser tests left out
+## loopback; Procrastinate queue) over the tests that build the service, browser tests and those that
+## choose their own database and storage left out
 ## (tests/conftest.py, FORMCHECK_TEST_BACKEND). Two lanes run side by side, as many tests wait on servers,
 ## browsers and sockets: the embedded mode but for tests/service, and tests/service embedded then the
 ## scaled-out mode. Each lane's output is printed whole when it ends; any failure fails the target.

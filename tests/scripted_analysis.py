@@ -12,7 +12,8 @@ upload the same clips to servers of their own (the bundled lunge three times, th
 twice), and what they check is the pages, not the model. The first analysis of each clip in a
 session runs the model; a later one replays its landmarks through the same pipeline. A server
 whose test watches the model's own progress sets FORMCHECK_TEST_POSE_MEMO_REPLAY=0: it runs the
-model every time and only records.
+model every time and only records. The session's `analysed` fixture (tests/conftest.py) records the
+shared clips it runs the model on (`remember_landmarks`), so the CLI's every-output test replays them.
 
 A file named HOLD in the service's data dir keeps scripted analyses in their pose stage (still
 writing progress, so a deleted job stops): the tests that act on a running job create it before
