@@ -157,12 +157,16 @@ def _memo_path(memo: Path, info, pose_settings, subject) -> Path:
     return memo / f"{_memo_key(info, pose_settings, subject)}.pickle"
 
 
-def remember_landmarks(memo: Path, info, pose_settings, subject, series: PoseSeries) -> None:
-    """Keep the model's landmarks of a clip in the memo (written whole, then renamed: other processes read it)."""
-    path = _memo_path(memo, info, pose_settings, subject)
+def _write_memo(path: Path, series: PoseSeries) -> None:
+    """Written whole, then renamed: other processes read the memo."""
     part = path.with_suffix(f".{os.getpid()}.part")
     part.write_bytes(pickle.dumps(series))
     os.replace(part, path)
+
+
+def remember_landmarks(memo: Path, info, pose_settings, subject, series: PoseSeries) -> None:
+    """Keep the model's landmarks of a clip in the memo."""
+    _write_memo(_memo_path(memo, info, pose_settings, subject), series)
 
 
 def memoised_pose_stage(memo: Path, replay: bool = True):
@@ -177,7 +181,7 @@ def memoised_pose_stage(memo: Path, replay: bool = True):
         path = _memo_path(memo, info, pose_settings, subject)
         if not (replay and path.is_file()):
             series = model_stage(info, pose_settings, progress=progress, subject=subject, spool=spool)
-            remember_landmarks(memo, info, pose_settings, subject, series)
+            _write_memo(path, series)  # the key is known: the clip is not hashed again
             return series
         series = pickle.loads(path.read_bytes())
         _replay_frames(info, spool)
